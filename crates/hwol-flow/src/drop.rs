@@ -96,6 +96,11 @@ impl DropCounters {
     pub fn add(&mut self, r: DropReason) {
         self.0[r.code() as usize] += 1;
     }
+    /// Count `n` drops.
+    #[inline]
+    pub fn add_n(&mut self, r: DropReason, n: u64) {
+        self.0[r.code() as usize] += n;
+    }
     /// The count for `r`.
     pub fn get(&self, r: DropReason) -> u64 {
         self.0[r.code() as usize]

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, unit + property + integration
+# tests, benchmarks run once as tests, and a short run of every fuzz target.
+#
+#   scripts/test.sh            # everything
+#   FUZZ_SECONDS=0 scripts/test.sh   # skip fuzzing
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/hwol-target}"
+FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "setup"
+scripts/setup.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test (unit, property, integration; benches run once as tests)"
+cargo test --workspace --all-targets --locked
+cargo test --workspace --doc --locked
+
+if [ "$FUZZ_SECONDS" -gt 0 ] && command -v cargo-fuzz >/dev/null && rustup toolchain list | grep -q nightly; then
+    for target in $(cd fuzz && cargo +nightly fuzz list); do
+        step "fuzz $target for ${FUZZ_SECONDS}s"
+        # New inputs go to a scratch dir; the committed seed corpus is read only.
+        scratch="$(mktemp -d)"
+        (cd fuzz && CARGO_TARGET_DIR="$HOME/.cache/hwol-fuzz-target" \
+            cargo +nightly fuzz run "$target" "$scratch" "corpus/$target" -- \
+            -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 2>&1 | tail -n 5)
+        rm -rf "$scratch"
+    done
+else
+    step "fuzz smoke runs skipped (FUZZ_SECONDS=0, or no nightly/cargo-fuzz)"
+fi
+
+step "all tests passed"
