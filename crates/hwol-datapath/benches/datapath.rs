@@ -9,9 +9,7 @@
 //! Run: `cargo bench -p hwol-datapath --bench datapath`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use hwol_datapath::{
-    ActionSink, Datapath, DatapathConfig, DatapathSink, FlowKey, FlowTable, LinearTable, Packet,
-};
+use hwol_datapath::{ActionSink, Datapath, DatapathConfig, DatapathSink, FlowKey, FlowTable, LinearTable, Packet};
 use hwol_flow::action::UserspaceAction;
 use hwol_flow::{ct_state, Action, CtAction, FlowMask, Metadata};
 use std::hint::black_box;
@@ -85,57 +83,35 @@ fn hit_path<T: FlowTable>(c: &mut Criterion, name: &str, flows: u32, sample: usi
     populate(&dp, flows);
     // Packets hit flows spread over the whole table.
     let step = (flows / 1024).max(1);
-    let mut pkts: Vec<Packet> = (0..1024u32)
-        .map(|i| Packet::from_bytes(&udp_frame(dst_of((i * step * 7919) % flows))))
-        .collect();
+    let mut pkts: Vec<Packet> =
+        (0..1024u32).map(|i| Packet::from_bytes(&udp_frame(dst_of((i * step * 7919) % flows)))).collect();
     let mut sink = CountingSink::default();
     let mut g = c.benchmark_group("datapath/hit");
     g.throughput(Throughput::Elements(1));
     g.sample_size(sample);
     let mut i = 0usize;
-    g.bench_function(
-        BenchmarkId::new(name, format!("masks=4/flows={flows}")),
-        |b| {
-            b.iter(|| {
-                i = (i + 1) & 1023;
-                dp.process(
-                    black_box(&mut pkts[i]),
-                    Metadata::on_port(1),
-                    Duration::from_secs(1),
-                    &mut sink,
-                )
-            })
-        },
-    );
+    g.bench_function(BenchmarkId::new(name, format!("masks=4/flows={flows}")), |b| {
+        b.iter(|| {
+            i = (i + 1) & 1023;
+            dp.process(black_box(&mut pkts[i]), Metadata::on_port(1), Duration::from_secs(1), &mut sink)
+        })
+    });
     g.finish();
     assert_eq!(sink.miss, 0, "benchmark packets must all hit");
 }
 
 fn bench_hit(c: &mut Criterion) {
     for flows in [1_000, 100_000] {
-        hit_path::<hwol_datapath::Classifier<std::sync::Arc<hwol_datapath::Megaflow>>>(
-            c, "tss", flows, 100,
-        );
+        hit_path::<hwol_datapath::Classifier<std::sync::Arc<hwol_datapath::Megaflow>>>(c, "tss", flows, 100);
         hit_path::<LinearTable>(c, "linear", flows, 10);
     }
 }
 
 fn bench_seed_pipeline(c: &mut Criterion) {
     let dp: Datapath = Datapath::new(DatapathConfig::default());
-    let ct = |commit| {
-        Action::Ct(CtAction {
-            zone: 0xfff0,
-            commit,
-            ..Default::default()
-        })
-    };
+    let ct = |commit| Action::Ct(CtAction { zone: 0xfff0, commit, ..Default::default() });
     let base = |recirc: u32, port: u32| {
-        let k = FlowKey {
-            recirc_id: recirc,
-            in_port: port,
-            eth_type: 0x0800,
-            ..Default::default()
-        };
+        let k = FlowKey { recirc_id: recirc, in_port: port, eth_type: 0x0800, ..Default::default() };
         let mut m = FlowMask::default();
         m.0.recirc_id = !0;
         m.0.in_port = !0;
@@ -169,24 +145,9 @@ fn bench_seed_pipeline(c: &mut Criterion) {
     let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
     let mut sink = CountingSink::default();
     let now = Duration::from_secs(1);
-    dp.process(
-        &mut tcp(a, b, 40000, 5201, 1, 0, 0x02),
-        Metadata::on_port(1),
-        now,
-        &mut sink,
-    );
-    dp.process(
-        &mut tcp(b, a, 5201, 40000, 9, 2, 0x12),
-        Metadata::on_port(2),
-        now,
-        &mut sink,
-    );
-    dp.process(
-        &mut tcp(a, b, 40000, 5201, 2, 10, 0x10),
-        Metadata::on_port(1),
-        now,
-        &mut sink,
-    );
+    dp.process(&mut tcp(a, b, 40000, 5201, 1, 0, 0x02), Metadata::on_port(1), now, &mut sink);
+    dp.process(&mut tcp(b, a, 5201, 40000, 9, 2, 0x12), Metadata::on_port(2), now, &mut sink);
+    dp.process(&mut tcp(a, b, 40000, 5201, 2, 10, 0x10), Metadata::on_port(1), now, &mut sink);
     let mut est = tcp(a, b, 40000, 5201, 2, 10, 0x10);
     let mut g = c.benchmark_group("datapath");
     g.throughput(Throughput::Elements(1));
@@ -194,10 +155,7 @@ fn bench_seed_pipeline(c: &mut Criterion) {
         bch.iter(|| dp.process(black_box(&mut est), Metadata::on_port(1), now, &mut sink))
     });
     g.finish();
-    assert_eq!(
-        sink.miss, 0,
-        "the established packet must stay on the fast path"
-    );
+    assert_eq!(sink.miss, 0, "the established packet must stay on the fast path");
 }
 
 criterion_group!(benches, bench_hit, bench_seed_pipeline);

@@ -87,13 +87,7 @@ pub struct Megaflow {
 impl Megaflow {
     /// A megaflow with zeroed stats and the ufid derived from key and mask.
     pub fn new(key: FlowKey, mask: FlowMask, actions: Vec<Action>) -> Self {
-        Megaflow {
-            ufid: ufid_of(&key, &mask),
-            key,
-            mask,
-            actions,
-            stats: FlowStats::default(),
-        }
+        Megaflow { ufid: ufid_of(&key, &mask), key, mask, actions, stats: FlowStats::default() }
     }
 }
 
@@ -158,10 +152,7 @@ pub struct DatapathConfig {
 
 impl Default for DatapathConfig {
     fn default() -> Self {
-        DatapathConfig {
-            conntrack: CtConfig::default(),
-            max_recirc_depth: MAX_RECIRC_DEPTH,
-        }
+        DatapathConfig { conntrack: CtConfig::default(), max_recirc_depth: MAX_RECIRC_DEPTH }
     }
 }
 
@@ -203,12 +194,7 @@ impl<T: FlowTable> Datapath<T> {
         let flow = Arc::new(Megaflow::new(key, mask, actions));
         let mut by_ufid = self.by_ufid.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(old) = self.flows.insert(flow.clone()) {
-            flow.stats.merge(
-                old.stats.packets(),
-                old.stats.bytes(),
-                old.stats.used(),
-                old.stats.tcp_flags(),
-            );
+            flow.stats.merge(old.stats.packets(), old.stats.bytes(), old.stats.used(), old.stats.tcp_flags());
         }
         by_ufid.insert(flow.ufid, (key, mask));
         flow
@@ -233,15 +219,8 @@ impl<T: FlowTable> Datapath<T> {
 
     /// The megaflow with this ufid, if installed.
     pub fn flow_get(&self, ufid: u128) -> Option<Arc<Megaflow>> {
-        let (k, m) = *self
-            .by_ufid
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&ufid)?;
-        self.flows
-            .snapshot()
-            .into_iter()
-            .find(|f| f.key.masked(&f.mask) == k.masked(&m) && f.mask == m)
+        let (k, m) = *self.by_ufid.lock().unwrap_or_else(|e| e.into_inner()).get(&ufid)?;
+        self.flows.snapshot().into_iter().find(|f| f.key.masked(&f.mask) == k.masked(&m) && f.mask == m)
     }
 
     /// All installed megaflows.
@@ -266,12 +245,7 @@ impl<T: FlowTable> Datapath<T> {
             let n = self.drops[r.code() as usize].load(Relaxed);
             drops.add_n(r, n);
         }
-        DpStats {
-            hit: self.hit.load(Relaxed),
-            missed: self.missed.load(Relaxed),
-            lost: self.lost.load(Relaxed),
-            drops,
-        }
+        DpStats { hit: self.hit.load(Relaxed), missed: self.missed.load(Relaxed), lost: self.lost.load(Relaxed), drops }
     }
 
     /// Count a miss that could not be queued to the slow path.
@@ -285,25 +259,11 @@ impl<T: FlowTable> Datapath<T> {
     }
 
     /// Process a batch of packets received on `in_port`.
-    pub fn process_batch<S: DatapathSink>(
-        &self,
-        pkts: &mut [Packet],
-        in_port: u32,
-        now: Duration,
-        sink: &mut S,
-    ) {
+    pub fn process_batch<S: DatapathSink>(&self, pkts: &mut [Packet], in_port: u32, now: Duration, sink: &mut S) {
         let mut counts = PassCounts::default();
         let mut forked = Vec::new();
         for pkt in pkts.iter_mut() {
-            self.run(
-                pkt,
-                Metadata::on_port(in_port),
-                0,
-                now,
-                sink,
-                &mut forked,
-                &mut counts,
-            );
+            self.run(pkt, Metadata::on_port(in_port), 0, now, sink, &mut forked, &mut counts);
             self.drain_forked(&mut forked, now, sink, &mut counts);
         }
         counts.flush(self);
@@ -311,13 +271,7 @@ impl<T: FlowTable> Datapath<T> {
 
     /// Process one packet that arrived with metadata `md` (normally
     /// [`Metadata::on_port`]). Returns what happened to it.
-    pub fn process<S: DatapathSink>(
-        &self,
-        pkt: &mut Packet,
-        md: Metadata,
-        now: Duration,
-        sink: &mut S,
-    ) -> PacketFate {
+    pub fn process<S: DatapathSink>(&self, pkt: &mut Packet, md: Metadata, now: Duration, sink: &mut S) -> PacketFate {
         let mut counts = PassCounts::default();
         let mut forked = Vec::new();
         let fate = self.run(pkt, md, 0, now, sink, &mut forked, &mut counts);
@@ -375,8 +329,7 @@ impl<T: FlowTable> Datapath<T> {
             };
             let next = execute(&mut ctx, pkt, &mut key, &mut layout, &flow.actions);
             if ctx.unknown_port_outputs > 0 {
-                self.drops[DropReason::OutputPortUnknown.code() as usize]
-                    .fetch_add(ctx.unknown_port_outputs, Relaxed);
+                self.drops[DropReason::OutputPortUnknown.code() as usize].fetch_add(ctx.unknown_port_outputs, Relaxed);
             }
             match next {
                 Next::Done => return PacketFate::Forwarded,

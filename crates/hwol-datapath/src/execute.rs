@@ -96,11 +96,7 @@ pub fn execute<S: ActionSink>(
                 if i == last {
                     return Next::Recirc(*id);
                 }
-                ctx.forked.push(Forked {
-                    packet: pkt.clone(),
-                    key: *key,
-                    recirc_id: *id,
-                });
+                ctx.forked.push(Forked { packet: pkt.clone(), key: *key, recirc_id: *id });
             }
             Action::Set { set, .. } => {
                 if let Err(r) = apply_set(pkt, key, layout, set) {
@@ -133,13 +129,7 @@ fn clear_ct(key: &mut FlowKey) {
     key.ct_tp_dst = 0;
 }
 
-fn push_vlan(
-    pkt: &mut Packet,
-    key: &mut FlowKey,
-    layout: &mut Layout,
-    tpid: u16,
-    tci: u16,
-) -> Result<(), DropReason> {
+fn push_vlan(pkt: &mut Packet, key: &mut FlowKey, layout: &mut Layout, tpid: u16, tci: u16) -> Result<(), DropReason> {
     if key.vlans[1].tpid != 0 {
         return Err(DropReason::VlanStackFull);
     }
@@ -174,12 +164,7 @@ fn shift_layout(layout: &mut Layout, by: i32) {
 }
 
 #[inline]
-fn merge<
-    T: Copy
-        + core::ops::BitAnd<Output = T>
-        + core::ops::BitOr<Output = T>
-        + core::ops::Not<Output = T>,
->(
+fn merge<T: Copy + core::ops::BitAnd<Output = T> + core::ops::BitOr<Output = T> + core::ops::Not<Output = T>>(
     old: T,
     m: &Masked<T>,
 ) -> T {
@@ -236,12 +221,7 @@ fn fix_csum(data: &mut [u8], at: usize, old: &[u8], new: &[u8], partial: bool, z
     put16(data, at, updated);
 }
 
-fn apply_set(
-    pkt: &mut Packet,
-    key: &mut FlowKey,
-    layout: &Layout,
-    set: &SetAction,
-) -> Result<(), DropReason> {
+fn apply_set(pkt: &mut Packet, key: &mut FlowKey, layout: &Layout, set: &SetAction) -> Result<(), DropReason> {
     let partial = pkt.l4_csum_partial;
     match set {
         SetAction::Eth { src, dst } => {
@@ -258,17 +238,10 @@ fn apply_set(
                 return Err(DropReason::ActionHeaderMissing);
             }
             let l3 = layout.l3 as usize;
-            let l4c = if key.nw_frag & hwol_flow::nw_frag::LATER == 0 {
-                l4_pseudo_csum(key, layout)
-            } else {
-                None
-            };
+            let l4c = if key.nw_frag & hwol_flow::nw_frag::LATER == 0 { l4_pseudo_csum(key, layout) } else { None };
             let data = pkt.data_mut();
             let ip_csum = l3 + 10;
-            for (field, m, at) in [
-                (&mut key.nw_src, src, l3 + 12),
-                (&mut key.nw_dst, dst, l3 + 16),
-            ] {
+            for (field, m, at) in [(&mut key.nw_src, src, l3 + 12), (&mut key.nw_dst, dst, l3 + 16)] {
                 let new = merge_bytes(*field, m);
                 if new != *field {
                     let old = *field;
@@ -297,27 +270,14 @@ fn apply_set(
                 key.nw_ttl = new_ttl;
             }
         }
-        SetAction::Ipv6 {
-            src,
-            dst,
-            label,
-            tclass,
-            hlimit,
-        } => {
+        SetAction::Ipv6 { src, dst, label, tclass, hlimit } => {
             if key.eth_type != ethertype::IPV6 || layout.l3 == Layout::ABSENT {
                 return Err(DropReason::ActionHeaderMissing);
             }
             let l3 = layout.l3 as usize;
-            let l4c = if key.nw_frag & hwol_flow::nw_frag::LATER == 0 {
-                l4_pseudo_csum(key, layout)
-            } else {
-                None
-            };
+            let l4c = if key.nw_frag & hwol_flow::nw_frag::LATER == 0 { l4_pseudo_csum(key, layout) } else { None };
             let data = pkt.data_mut();
-            for (field, m, at) in [
-                (&mut key.ipv6_src, src, l3 + 8),
-                (&mut key.ipv6_dst, dst, l3 + 24),
-            ] {
+            for (field, m, at) in [(&mut key.ipv6_src, src, l3 + 8), (&mut key.ipv6_dst, dst, l3 + 24)] {
                 let new = merge_bytes(*field, m);
                 if new != *field {
                     let old = *field;
@@ -339,11 +299,7 @@ fn apply_set(
             key.nw_ttl = new_hl;
         }
         SetAction::Tcp { src, dst } | SetAction::Udp { src, dst } => {
-            let want = if matches!(set, SetAction::Tcp { .. }) {
-                proto::TCP
-            } else {
-                proto::UDP
-            };
+            let want = if matches!(set, SetAction::Tcp { .. }) { proto::TCP } else { proto::UDP };
             if key.nw_proto != want || layout.l4 == Layout::ABSENT {
                 return Err(if key.nw_frag & hwol_flow::nw_frag::LATER != 0 {
                     DropReason::SetOnFragment

@@ -5,30 +5,19 @@ mod common;
 
 use common::*;
 use hwol_datapath::{Datapath, DatapathConfig, Packet, PacketFate};
-use hwol_flow::{
-    ct_state, Action, CtAction, DropReason, FlowKey, FlowMask, Masked, Metadata, SetAction,
-};
+use hwol_flow::{ct_state, Action, CtAction, DropReason, FlowKey, FlowMask, Masked, Metadata, SetAction};
 use std::time::Duration;
 
 const ZONE: u16 = 0xfff0;
 
 fn ct(commit: bool) -> Action {
-    Action::Ct(CtAction {
-        zone: ZONE,
-        commit,
-        ..Default::default()
-    })
+    Action::Ct(CtAction { zone: ZONE, commit, ..Default::default() })
 }
 
 /// Key/mask for `recirc_id(R),in_port(P),eth_type(0x0800),ipv4(frag=no)`
 /// plus an optional ct_state match.
 fn m(recirc: u32, port: u32, state: Option<(u8, u8)>) -> (FlowKey, FlowMask) {
-    let mut k = FlowKey {
-        recirc_id: recirc,
-        in_port: port,
-        eth_type: 0x0800,
-        ..Default::default()
-    };
+    let mut k = FlowKey { recirc_id: recirc, in_port: port, eth_type: 0x0800, ..Default::default() };
     let mut mask = FlowMask::default();
     mask.0.recirc_id = !0;
     mask.0.in_port = !0;
@@ -51,10 +40,7 @@ fn seed_pipeline() -> Datapath {
     let trk_new = ct_state::NEW | ct_state::TRK;
     let (k, mk) = m(0x1, 1, Some((trk_new, trk_new)));
     dp.flow_put(k, mk, vec![ct(true), Action::Output(2)]);
-    let est = (
-        ct_state::EST | ct_state::TRK,
-        ct_state::NEW | ct_state::EST | ct_state::TRK,
-    );
+    let est = (ct_state::EST | ct_state::TRK, ct_state::NEW | ct_state::EST | ct_state::TRK);
     let (k, mk) = m(0x1, 1, Some(est));
     dp.flow_put(k, mk, vec![Action::Output(2)]);
     let (k, mk) = m(0x2, 2, Some(est));
@@ -64,12 +50,7 @@ fn seed_pipeline() -> Datapath {
 
 fn send(dp: &Datapath, port: u32, frame: Vec<u8>, t: u64, sink: &mut Recorder) -> PacketFate {
     let mut p = Packet::from_bytes(&frame);
-    dp.process(
-        &mut p,
-        Metadata::on_port(port),
-        Duration::from_millis(t),
-        sink,
-    )
+    dp.process(&mut p, Metadata::on_port(port), Duration::from_millis(t), sink)
 }
 
 #[test]
@@ -79,27 +60,12 @@ fn seed_pipeline_tracks_a_tcp_connection_through_recirculation() {
     let c2s = |seq, ack, flags, len| tcp4(MAC1, MAC2, IP1, IP2, 37672, 5201, seq, ack, flags, len);
     let s2c = |seq, ack, flags, len| tcp4(MAC2, MAC1, IP2, IP1, 5201, 37672, seq, ack, flags, len);
 
-    assert_eq!(
-        send(&dp, 1, c2s(100, 0, SYN, 0), 1, &mut sink),
-        PacketFate::Forwarded
-    );
-    assert_eq!(
-        send(&dp, 2, s2c(500, 101, SYN | ACK, 0), 2, &mut sink),
-        PacketFate::Forwarded
-    );
-    assert_eq!(
-        send(&dp, 1, c2s(101, 501, ACK, 0), 3, &mut sink),
-        PacketFate::Forwarded
-    );
+    assert_eq!(send(&dp, 1, c2s(100, 0, SYN, 0), 1, &mut sink), PacketFate::Forwarded);
+    assert_eq!(send(&dp, 2, s2c(500, 101, SYN | ACK, 0), 2, &mut sink), PacketFate::Forwarded);
+    assert_eq!(send(&dp, 1, c2s(101, 501, ACK, 0), 3, &mut sink), PacketFate::Forwarded);
     for i in 0..10 {
         assert_eq!(
-            send(
-                &dp,
-                1,
-                c2s(101 + i * 100, 501, ACK | PSH, 100),
-                4 + i as u64,
-                &mut sink
-            ),
+            send(&dp, 1, c2s(101 + i * 100, 501, ACK | PSH, 100), 4 + i as u64, &mut sink),
             PacketFate::Forwarded
         );
     }
@@ -177,38 +143,19 @@ fn recirculation_loop_is_cut_and_counted() {
 fn runt_frames_and_explicit_drops_are_counted() {
     let dp = Datapath::new(DatapathConfig::default());
     let mut sink = Recorder::default();
-    assert_eq!(
-        send(&dp, 1, vec![0; 10], 1, &mut sink),
-        PacketFate::Dropped(DropReason::RuntFrame)
-    );
+    assert_eq!(send(&dp, 1, vec![0; 10], 1, &mut sink), PacketFate::Dropped(DropReason::RuntFrame));
     dp.flow_put(FlowKey::default(), FlowMask::default(), vec![]);
-    assert_eq!(
-        send(&dp, 1, udp4(IP1, IP2, 1, 2, 0), 1, &mut sink),
-        PacketFate::Dropped(DropReason::ActionDrop)
-    );
+    assert_eq!(send(&dp, 1, udp4(IP1, IP2, 1, 2, 0), 1, &mut sink), PacketFate::Dropped(DropReason::ActionDrop));
     let d = dp.stats().drops;
-    assert_eq!(
-        (d.get(DropReason::RuntFrame), d.get(DropReason::ActionDrop)),
-        (1, 1)
-    );
+    assert_eq!((d.get(DropReason::RuntFrame), d.get(DropReason::ActionDrop)), (1, 1));
 }
 
 #[test]
 fn unknown_output_port_is_counted_and_other_outputs_still_happen() {
     let dp = Datapath::new(DatapathConfig::default());
-    dp.flow_put(
-        FlowKey::default(),
-        FlowMask::default(),
-        vec![Action::Output(9), Action::Output(2)],
-    );
-    let mut sink = Recorder {
-        ports: vec![2],
-        ..Default::default()
-    };
-    assert_eq!(
-        send(&dp, 1, udp4(IP1, IP2, 1, 2, 0), 1, &mut sink),
-        PacketFate::Forwarded
-    );
+    dp.flow_put(FlowKey::default(), FlowMask::default(), vec![Action::Output(9), Action::Output(2)]);
+    let mut sink = Recorder { ports: vec![2], ..Default::default() };
+    assert_eq!(send(&dp, 1, udp4(IP1, IP2, 1, 2, 0), 1, &mut sink), PacketFate::Forwarded);
     assert_eq!(sink.outputs.len(), 1);
     assert_eq!(dp.stats().drops.get(DropReason::OutputPortUnknown), 1);
 }
@@ -216,25 +163,10 @@ fn unknown_output_port_is_counted_and_other_outputs_still_happen() {
 #[test]
 fn ct_nat_is_refused_with_a_reason() {
     let dp = Datapath::new(DatapathConfig::default());
-    let nat = CtAction {
-        zone: 1,
-        commit: true,
-        nat: Some(Default::default()),
-        ..Default::default()
-    };
-    dp.flow_put(
-        FlowKey::default(),
-        FlowMask::default(),
-        vec![Action::Ct(nat), Action::Output(2)],
-    );
+    let nat = CtAction { zone: 1, commit: true, nat: Some(Default::default()), ..Default::default() };
+    dp.flow_put(FlowKey::default(), FlowMask::default(), vec![Action::Ct(nat), Action::Output(2)]);
     let mut sink = Recorder::default();
-    let fate = send(
-        &dp,
-        1,
-        tcp4(MAC1, MAC2, IP1, IP2, 1, 2, 1, 0, SYN, 0),
-        1,
-        &mut sink,
-    );
+    let fate = send(&dp, 1, tcp4(MAC1, MAC2, IP1, IP2, 1, 2, 1, 0, SYN, 0), 1, &mut sink);
     assert_eq!(fate, PacketFate::Dropped(DropReason::CtNatUnsupported));
     assert!(sink.outputs.is_empty());
 }
@@ -242,34 +174,18 @@ fn ct_nat_is_refused_with_a_reason() {
 #[test]
 fn set_then_recirc_sees_rewritten_headers() {
     let dp = Datapath::new(DatapathConfig::default());
-    let mut k0 = FlowKey {
-        in_port: 1,
-        ..Default::default()
-    };
+    let mut k0 = FlowKey { in_port: 1, ..Default::default() };
     let mut m0 = FlowMask::default();
     m0.0.in_port = !0;
     m0.0.recirc_id = !0;
-    let set = SetAction::Tcp {
-        src: Masked::new(0, 0),
-        dst: Masked::new(8080, 0xffff),
-    };
-    dp.flow_put(
-        k0,
-        m0,
-        vec![Action::Set { set, masked: true }, Action::Recirc(5)],
-    );
+    let set = SetAction::Tcp { src: Masked::new(0, 0), dst: Masked::new(8080, 0xffff) };
+    dp.flow_put(k0, m0, vec![Action::Set { set, masked: true }, Action::Recirc(5)]);
     k0.recirc_id = 5;
     k0.tp_dst = 8080;
     m0.0.tp_dst = !0;
     dp.flow_put(k0, m0, vec![Action::Output(3)]);
     let mut sink = Recorder::default();
-    let fate = send(
-        &dp,
-        1,
-        tcp4(MAC1, MAC2, IP1, IP2, 1234, 80, 1, 0, SYN, 0),
-        1,
-        &mut sink,
-    );
+    let fate = send(&dp, 1, tcp4(MAC1, MAC2, IP1, IP2, 1234, 80, 1, 0, SYN, 0), 1, &mut sink);
     assert_eq!(fate, PacketFate::Forwarded);
     let out = &sink.outputs[0].1;
     assert_eq!(u16::from_be_bytes([out[36], out[37]]), 8080);
@@ -279,33 +195,16 @@ fn set_then_recirc_sees_rewritten_headers() {
 #[test]
 fn push_and_pop_vlan_round_trip() {
     let dp = Datapath::new(DatapathConfig::default());
-    let mut k = FlowKey {
-        in_port: 1,
-        ..Default::default()
-    };
+    let mut k = FlowKey { in_port: 1, ..Default::default() };
     let mut mask = FlowMask::default();
     mask.0.in_port = !0;
     mask.0.recirc_id = !0;
-    dp.flow_put(
-        k,
-        mask,
-        vec![
-            Action::PushVlan {
-                tpid: 0x8100,
-                tci: 10,
-            },
-            Action::Output(2),
-            Action::Recirc(1),
-        ],
-    );
+    dp.flow_put(k, mask, vec![Action::PushVlan { tpid: 0x8100, tci: 10 }, Action::Output(2), Action::Recirc(1)]);
     k.recirc_id = 1;
     dp.flow_put(k, mask, vec![Action::PopVlan, Action::Output(3)]);
     let frame = udp4(IP1, IP2, 5, 6, 3);
     let mut sink = Recorder::default();
-    assert_eq!(
-        send(&dp, 1, frame.clone(), 1, &mut sink),
-        PacketFate::Forwarded
-    );
+    assert_eq!(send(&dp, 1, frame.clone(), 1, &mut sink), PacketFate::Forwarded);
     let tagged = &sink.outputs[0].1;
     assert_eq!(&tagged[12..16], &[0x81, 0x00, 0x00, 0x0a]);
     assert_eq!(&tagged[16..], &frame[12..]);
@@ -342,12 +241,7 @@ fn lookups_stay_correct_while_flows_change_on_another_thread() {
                     let mut p = Packet::from_bytes(&f);
                     // Port-1 UDP always hits the recirc_id(0) flow, then misses
                     // at recirc 0x1 (+new, not committed: no +new UDP flow).
-                    let fate = dp.process(
-                        &mut p,
-                        Metadata::on_port(1),
-                        Duration::from_millis(i as u64),
-                        &mut sink,
-                    );
+                    let fate = dp.process(&mut p, Metadata::on_port(1), Duration::from_millis(i as u64), &mut sink);
                     assert_ne!(fate, PacketFate::Dropped(DropReason::RecircDepthExceeded));
                 }
             });

@@ -25,13 +25,7 @@ fn run(frame: &[u8], set: SetAction, partial: bool) -> Packet {
     let mut p = Packet::from_bytes(frame);
     p.l4_csum_partial = partial;
     let (mut key, mut layout) = extract(p.data(), &Metadata::default()).unwrap();
-    execute(
-        &mut ctx,
-        &mut p,
-        &mut key,
-        &mut layout,
-        &[Action::Set { set, masked: true }],
-    );
+    execute(&mut ctx, &mut p, &mut key, &mut layout, &[Action::Set { set, masked: true }]);
     // The key must agree with a fresh extraction of the rewritten packet.
     let (fresh, _) = extract(p.data(), &Metadata::default()).unwrap();
     assert_eq!(fresh, key, "key drifted from packet after set");
@@ -99,10 +93,7 @@ proptest! {
 fn eth_set_rewrites_addresses() {
     let frame = udp4(IP1, IP2, 1, 2, 0);
     let set = SetAction::Eth {
-        src: Masked::new(
-            hwol_flow::EthAddr([2, 0, 0, 0, 0, 9]),
-            hwol_flow::EthAddr([0xff; 6]),
-        ),
+        src: Masked::new(hwol_flow::EthAddr([2, 0, 0, 0, 0, 9]), hwol_flow::EthAddr([0xff; 6])),
         dst: Masked::new(hwol_flow::EthAddr([0; 6]), hwol_flow::EthAddr([0; 6])),
     };
     let p = run(&frame, set, false);
@@ -134,16 +125,8 @@ fn ipv4_set_on_arp_is_dropped_with_a_reason() {
         tos: Masked::default(),
         ttl: Masked::default(),
     };
-    let next = execute(
-        &mut ctx,
-        &mut p,
-        &mut key,
-        &mut layout,
-        &[Action::Set { set, masked: false }, Action::Output(1)],
-    );
-    assert_eq!(
-        next,
-        hwol_datapath::Next::Drop(hwol_flow::DropReason::ActionHeaderMissing)
-    );
+    let next =
+        execute(&mut ctx, &mut p, &mut key, &mut layout, &[Action::Set { set, masked: false }, Action::Output(1)]);
+    assert_eq!(next, hwol_datapath::Next::Drop(hwol_flow::DropReason::ActionHeaderMissing));
     assert!(sink.outputs.is_empty());
 }

@@ -188,7 +188,9 @@ pub fn extract(pkt: &[u8], md: &Metadata) -> Result<(FlowKey, Layout), DropReaso
 }
 
 fn extract_ipv4(l3: &[u8], off: usize, key: &mut FlowKey, layout: &mut Layout) {
-    let Ok(ip) = Ipv4Packet::new_checked(l3) else { return };
+    let Ok(ip) = Ipv4Packet::new_checked(l3) else {
+        return;
+    };
     layout.l3 = off as u16;
     let total = (ip.total_len() as usize).clamp(ip.header_len(), l3.len());
     layout.l3_len = total as u16;
@@ -209,7 +211,9 @@ fn extract_ipv4(l3: &[u8], off: usize, key: &mut FlowKey, layout: &mut Layout) {
 }
 
 fn extract_ipv6(l3: &[u8], off: usize, key: &mut FlowKey, layout: &mut Layout) {
-    let Ok(ip) = Ipv6Packet::new_checked(l3) else { return };
+    let Ok(ip) = Ipv6Packet::new_checked(l3) else {
+        return;
+    };
     layout.l3 = off as u16;
     let total = (40 + ip.payload_len() as usize).min(l3.len());
     layout.l3_len = total as u16;
@@ -289,7 +293,13 @@ mod tests {
 
     #[test]
     fn extracts_tcp_over_ipv4_with_metadata() {
-        let md = Metadata { in_port: 3, recirc_id: 1, ct_state: ct_state::NEW | ct_state::TRK, ct_zone: 0xfff0, ..Default::default() };
+        let md = Metadata {
+            in_port: 3,
+            recirc_id: 1,
+            ct_state: ct_state::NEW | ct_state::TRK,
+            ct_zone: 0xfff0,
+            ..Default::default()
+        };
         let (k, l) = extract(&tcp_syn_v4(), &md).unwrap();
         assert_eq!(k.in_port, 3);
         assert_eq!(k.recirc_id, 1);

@@ -27,5 +27,5 @@ pub mod key;
 pub use action::{Action, CtAction, Masked, NatAction, SetAction};
 pub use drop::DropReason;
 pub use extract::{extract, Layout, Metadata};
-pub use key::{ct_state, nw_frag, FlowKey, FlowMask, VlanHeader, FLOW_WORDS};
 pub use hwol_wire::EthAddr;
+pub use key::{ct_state, nw_frag, FlowKey, FlowMask, VlanHeader, FLOW_WORDS};

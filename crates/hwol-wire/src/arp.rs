@@ -1,7 +1,7 @@
 //! ARP for IPv4 over Ethernet (RFC 826). Other hardware/protocol types are
 //! reported as malformed: the flow key only carries Ethernet/IPv4 ARP.
 
-use crate::{be16, need, EthAddr, Error, Result};
+use crate::{be16, need, Error, EthAddr, Result};
 
 /// Field offsets of an Ethernet/IPv4 ARP message.
 pub mod field {

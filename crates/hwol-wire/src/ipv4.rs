@@ -144,7 +144,16 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
 /// Write a minimal (no options) IPv4 header into `out[..20]` with a valid
 /// checksum. Used by tests and packet builders.
 #[allow(clippy::too_many_arguments)]
-pub fn emit_header(out: &mut [u8], src: [u8; 4], dst: [u8; 4], proto: u8, ttl: u8, tos: u8, payload_len: u16, flags_frag: u16) {
+pub fn emit_header(
+    out: &mut [u8],
+    src: [u8; 4],
+    dst: [u8; 4],
+    proto: u8,
+    ttl: u8,
+    tos: u8,
+    payload_len: u16,
+    flags_frag: u16,
+) {
     out[0] = 0x45;
     out[1] = tos;
     put16(out, 2, 20 + payload_len);
