@@ -39,28 +39,15 @@ impl Rng {
 /// Mask `i` of up to 16 distinct shapes, all over recirc_id, in_port and
 /// eth_type.
 fn mask(i: usize) -> FlowMask {
-    let mut m = FlowKey {
-        recirc_id: !0,
-        in_port: !0,
-        eth_type: !0,
-        ..Default::default()
-    };
-    m.nw_dst = if i & 1 != 0 {
-        [255; 4]
-    } else {
-        [255, 255, 255, 0]
-    };
+    let mut m = FlowKey { recirc_id: !0, in_port: !0, eth_type: !0, ..Default::default() };
+    m.nw_dst = if i & 1 != 0 { [255; 4] } else { [255, 255, 255, 0] };
     if i & 2 != 0 {
         m.tp_dst = !0;
     }
     if i & 4 != 0 {
         m.ct_state = 0x3f;
     }
-    m.nw_src = if i & 8 != 0 {
-        [255; 4]
-    } else {
-        [255, 255, 0, 0]
-    };
+    m.nw_src = if i & 8 != 0 { [255; 4] } else { [255, 255, 0, 0] };
     FlowMask(m)
 }
 
@@ -99,18 +86,8 @@ fn table(n_masks: usize, n_flows: usize) -> Table {
             k
         })
         .collect();
-    let misses: Vec<FlowKey> = queries
-        .iter()
-        .map(|q| FlowKey {
-            recirc_id: 1_000,
-            ..*q
-        })
-        .collect();
-    Table {
-        flows,
-        queries,
-        misses,
-    }
+    let misses: Vec<FlowKey> = queries.iter().map(|q| FlowKey { recirc_id: 1_000, ..*q }).collect();
+    Table { flows, queries, misses }
 }
 
 /// Keys per `lookup_batch` call in the batch benchmarks (divides 8192).
@@ -149,9 +126,7 @@ fn lookups(c: &mut Criterion) {
             let with_miss = n_flows == 100_000 && n_masks == 16;
             let cfg = format!("masks={n_masks}/flows={n_flows}");
 
-            g.sample_size(50)
-                .warm_up_time(Duration::from_millis(500))
-                .measurement_time(Duration::from_secs(2));
+            g.sample_size(50).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
             bench_cycling(&mut g, format!("tss/{cfg}"), &t.queries, |q| tss.lookup(q));
             g.bench_function(format!("tss-batch{BATCH}/{cfg}"), |b| {
                 let mut i = 0;
@@ -159,28 +134,18 @@ fn lookups(c: &mut Criterion) {
                     let batch = &t.queries[i..i + BATCH];
                     i = (i + BATCH) % t.queries.len();
                     let mut hits = 0u32;
-                    tss.lookup_batch(black_box(batch), |_, found| {
-                        hits += u32::from(found.is_some())
-                    });
+                    tss.lookup_batch(black_box(batch), |_, found| hits += u32::from(found.is_some()));
                     black_box(hits)
                 })
             });
             if with_miss {
-                bench_cycling(&mut g, format!("tss/miss/{cfg}"), &t.misses, |q| {
-                    tss.lookup(q)
-                });
+                bench_cycling(&mut g, format!("tss/miss/{cfg}"), &t.misses, |q| tss.lookup(q));
             }
 
-            g.sample_size(10)
-                .warm_up_time(Duration::from_millis(200))
-                .measurement_time(Duration::from_secs(1));
-            bench_cycling(&mut g, format!("linear/{cfg}"), &t.queries, |q| {
-                linear.lookup(q)
-            });
+            g.sample_size(10).warm_up_time(Duration::from_millis(200)).measurement_time(Duration::from_secs(1));
+            bench_cycling(&mut g, format!("linear/{cfg}"), &t.queries, |q| linear.lookup(q));
             if with_miss {
-                bench_cycling(&mut g, format!("linear/miss/{cfg}"), &t.misses, |q| {
-                    linear.lookup(q)
-                });
+                bench_cycling(&mut g, format!("linear/miss/{cfg}"), &t.misses, |q| linear.lookup(q));
             }
         }
     }

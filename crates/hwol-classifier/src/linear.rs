@@ -26,11 +26,7 @@ pub struct LinearClassifier<V> {
 
 impl<V> Default for LinearClassifier<V> {
     fn default() -> Self {
-        LinearClassifier {
-            entries: Vec::new(),
-            index: HashMap::new(),
-            masks: HashMap::new(),
-        }
+        LinearClassifier { entries: Vec::new(), index: HashMap::new(), masks: HashMap::new() }
     }
 }
 
@@ -76,28 +72,17 @@ impl<V: Clone> LinearClassifier<V> {
 
     /// Like [`lookup`](Self::lookup) but also returns the entry's mask.
     pub fn lookup_with_mask(&self, key: &FlowKey) -> Option<(V, FlowMask)> {
-        self.entries
-            .iter()
-            .find(|(k, m, _)| m.matches(k, key))
-            .map(|(_, m, v)| (v.clone(), *m))
+        self.entries.iter().find(|(k, m, _)| m.matches(k, key)).map(|(_, m, v)| (v.clone(), *m))
     }
 
     /// Every entry that matches `key`, as (masked key, mask, value).
-    pub fn matches<'a>(
-        &'a self,
-        key: &'a FlowKey,
-    ) -> impl Iterator<Item = (&'a FlowKey, &'a FlowMask, &'a V)> + 'a {
-        self.entries
-            .iter()
-            .filter(move |(k, m, _)| m.matches(k, key))
-            .map(|(k, m, v)| (k, m, v))
+    pub fn matches<'a>(&'a self, key: &'a FlowKey) -> impl Iterator<Item = (&'a FlowKey, &'a FlowMask, &'a V)> + 'a {
+        self.entries.iter().filter(move |(k, m, _)| m.matches(k, key)).map(|(k, m, v)| (k, m, v))
     }
 
     /// The value of exactly the entry `(key & mask, mask)`, if present.
     pub fn get(&self, key: &FlowKey, mask: &FlowMask) -> Option<&V> {
-        self.index
-            .get(&(key.masked(mask), *mask))
-            .map(|&i| &self.entries[i].2)
+        self.index.get(&(key.masked(mask), *mask)).map(|&i| &self.entries[i].2)
     }
 
     /// Number of entries.
@@ -132,28 +117,11 @@ mod tests {
         let mut mask = FlowMask::default();
         mask.0.in_port = !0;
         let mut c = LinearClassifier::new();
-        let k1 = FlowKey {
-            in_port: 1,
-            tp_dst: 80,
-            ..Default::default()
-        };
-        let k2 = FlowKey {
-            in_port: 2,
-            ..Default::default()
-        };
+        let k1 = FlowKey { in_port: 1, tp_dst: 80, ..Default::default() };
+        let k2 = FlowKey { in_port: 2, ..Default::default() };
         assert_eq!(c.insert(&k1, &mask, 'a'), None);
         assert_eq!(c.insert(&k2, &mask, 'b'), None);
-        assert_eq!(
-            c.insert(
-                &FlowKey {
-                    in_port: 1,
-                    ..Default::default()
-                },
-                &mask,
-                'c'
-            ),
-            Some('a')
-        );
+        assert_eq!(c.insert(&FlowKey { in_port: 1, ..Default::default() }, &mask, 'c'), Some('a'));
         assert_eq!((c.len(), c.n_masks()), (2, 1));
         assert_eq!(c.lookup(&k1), Some('c'));
         // Removing the first entry moves the last one into its slot.

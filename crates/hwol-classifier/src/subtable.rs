@@ -74,15 +74,7 @@ impl Subtable {
                 n += 1;
             }
         }
-        Subtable {
-            id,
-            mask: *mask,
-            n,
-            idx,
-            mask_packed,
-            hasher,
-            hits: Default::default(),
-        }
+        Subtable { id, mask: *mask, n, idx, mask_packed, hasher, hits: Default::default() }
     }
 
     /// The mask this subtable holds entries for.
@@ -95,11 +87,7 @@ impl Subtable {
     #[inline]
     pub(crate) fn pack<'o>(&self, key: &FlowKey, out: &'o mut Packed) -> &'o [u64] {
         let kw = key.words();
-        for ((o, &i), &m) in out
-            .iter_mut()
-            .zip(&self.idx[..self.n])
-            .zip(&self.mask_packed[..self.n])
-        {
+        for ((o, &i), &m) in out.iter_mut().zip(&self.idx[..self.n]).zip(&self.mask_packed[..self.n]) {
             *o = kw[usize::from(i)] & m;
         }
         &out[..self.n]
@@ -137,9 +125,7 @@ impl Subtable {
 
     /// Total hits counted so far (monotonic apart from lost increments).
     pub(crate) fn hits(&self) -> u64 {
-        self.hits
-            .iter()
-            .fold(0u64, |acc, s| acc.wrapping_add(s.0.load(Ordering::Relaxed)))
+        self.hits.iter().fold(0u64, |acc, s| acc.wrapping_add(s.0.load(Ordering::Relaxed)))
     }
 }
 
@@ -156,11 +142,7 @@ impl StoredKey {
     pub(crate) fn new(sub: &Arc<Subtable>, key: &FlowKey) -> Self {
         let mut words = [0u64; FLOW_WORDS];
         let hash = sub.hash(sub.pack(key, &mut words));
-        StoredKey {
-            hash,
-            sub: Arc::clone(sub),
-            words,
-        }
+        StoredKey { hash, sub: Arc::clone(sub), words }
     }
 
     /// The subtable this entry belongs to.
@@ -201,11 +183,7 @@ impl<'a> Probe<'a> {
     #[inline]
     pub(crate) fn new(sub: &'a Subtable, key: &FlowKey, buf: &'a mut Packed) -> Self {
         let words = sub.pack(key, buf);
-        Probe {
-            hash: sub.hash(words),
-            sub,
-            words,
-        }
+        Probe { hash: sub.hash(words), sub, words }
     }
 }
 
@@ -218,9 +196,7 @@ impl Hash for Probe<'_> {
 impl papaya::Equivalent<StoredKey> for Probe<'_> {
     #[inline]
     fn equivalent(&self, key: &StoredKey) -> bool {
-        self.hash == key.hash
-            && std::ptr::eq(self.sub, &*key.sub)
-            && key.words[..self.words.len()] == *self.words
+        self.hash == key.hash && std::ptr::eq(self.sub, &*key.sub) && key.words[..self.words.len()] == *self.words
     }
 }
 
@@ -280,12 +256,7 @@ mod tests {
         assert_eq!(sub.n, nonzero);
         assert!(sub.n <= 2, "in_port and nw_src span at most two words");
 
-        let k = FlowKey {
-            in_port: 3,
-            nw_src: [10, 1, 2, 3],
-            tp_dst: 80,
-            ..Default::default()
-        };
+        let k = FlowKey { in_port: 3, nw_src: [10, 1, 2, 3], tp_dst: 80, ..Default::default() };
         let mut buf = [0; FLOW_WORDS];
         let packed = sub.pack(&k, &mut buf).to_vec();
         assert_eq!(sub.unpack(&packed), k.masked(&m));
@@ -297,17 +268,8 @@ mod tests {
         let state = foldhash::fast::RandomState::default();
         let a = Subtable::new(1, &m, state.clone());
         let b = Subtable::new(2, &m, state);
-        let k1 = FlowKey {
-            in_port: 3,
-            nw_src: [10, 1, 2, 3],
-            ..Default::default()
-        };
-        let k2 = FlowKey {
-            in_port: 3,
-            nw_src: [10, 1, 2, 99],
-            tp_dst: 7,
-            ..Default::default()
-        };
+        let k1 = FlowKey { in_port: 3, nw_src: [10, 1, 2, 3], ..Default::default() };
+        let k2 = FlowKey { in_port: 3, nw_src: [10, 1, 2, 99], tp_dst: 7, ..Default::default() };
         let (mut b1, mut b2) = ([0; FLOW_WORDS], [0; FLOW_WORDS]);
         let (p1, p2) = (a.pack(&k1, &mut b1).to_vec(), a.pack(&k2, &mut b2).to_vec());
         assert_eq!(a.hash(&p1), a.hash(&p2));
@@ -316,31 +278,15 @@ mod tests {
 
     #[test]
     fn wildcard_mask_packs_to_nothing() {
-        let sub = Subtable::new(
-            0,
-            &FlowMask::wildcard(),
-            foldhash::fast::RandomState::default(),
-        );
+        let sub = Subtable::new(0, &FlowMask::wildcard(), foldhash::fast::RandomState::default());
         let mut buf = [0; FLOW_WORDS];
-        assert!(sub
-            .pack(
-                &FlowKey {
-                    in_port: 9,
-                    ..Default::default()
-                },
-                &mut buf
-            )
-            .is_empty());
+        assert!(sub.pack(&FlowKey { in_port: 9, ..Default::default() }, &mut buf).is_empty());
         assert_eq!(sub.unpack(&[]), FlowKey::default());
     }
 
     #[test]
     fn hit_counter_sums_shards() {
-        let sub = Subtable::new(
-            0,
-            &FlowMask::wildcard(),
-            foldhash::fast::RandomState::default(),
-        );
+        let sub = Subtable::new(0, &FlowMask::wildcard(), foldhash::fast::RandomState::default());
         for _ in 0..5 {
             sub.count_hit();
         }

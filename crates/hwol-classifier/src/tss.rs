@@ -79,10 +79,7 @@ impl<V: Clone + Send + Sync + 'static> Classifier<V> {
             order: ArcSwap::from_pointee(Vec::new()),
             len: AtomicUsize::new(0),
             hasher: foldhash::fast::RandomState::default(),
-            writer: Mutex::new(WriterState {
-                slots: HashMap::new(),
-                next_id: 0,
-            }),
+            writer: Mutex::new(WriterState { slots: HashMap::new(), next_id: 0 }),
         }
     }
 
@@ -113,21 +110,12 @@ impl<V: Clone + Send + Sync + 'static> Classifier<V> {
         let guard = self.entries.guard();
         // The entry goes in before a new subtable is published, so a reader
         // never sees a subtable that is missing its first entry.
-        let old = self
-            .entries
-            .insert(StoredKey::new(&sub, key), value, &guard);
+        let old = self.entries.insert(StoredKey::new(&sub, key), value, &guard);
         if old.is_none() {
             self.len.fetch_add(1, Ordering::Relaxed);
             if new_subtable {
                 let hits = sub.hits();
-                w.slots.insert(
-                    *mask,
-                    Slot {
-                        sub: Arc::clone(&sub),
-                        entries: 1,
-                        hits_at_last_rank: hits,
-                    },
-                );
+                w.slots.insert(*mask, Slot { sub: Arc::clone(&sub), entries: 1, hits_at_last_rank: hits });
                 let mut list = SubtableList::clone(&self.order.load());
                 list.push(sub);
                 self.order.store(Arc::new(list));
@@ -147,9 +135,7 @@ impl<V: Clone + Send + Sync + 'static> Classifier<V> {
         let sub = Arc::clone(&slot.sub);
         let mut buf = [0u64; FLOW_WORDS];
         let guard = self.entries.guard();
-        let old = self
-            .entries
-            .remove(&Probe::new(&sub, key, &mut buf), &guard)?;
+        let old = self.entries.remove(&Probe::new(&sub, key, &mut buf), &guard)?;
         self.len.fetch_sub(1, Ordering::Relaxed);
         slot.entries -= 1;
         if slot.entries == 0 {
@@ -210,11 +196,7 @@ impl<V: Clone + Send + Sync + 'static> Classifier<V> {
     /// semantics as [`lookup_with`](Self::lookup_with) per key, but the
     /// subtable list and the reclamation epoch are entered once per batch
     /// rather than once per key. `f` runs inside that epoch; keep it short.
-    pub fn lookup_batch(
-        &self,
-        keys: &[FlowKey],
-        mut f: impl FnMut(usize, Option<(&V, &FlowMask)>),
-    ) {
+    pub fn lookup_batch(&self, keys: &[FlowKey], mut f: impl FnMut(usize, Option<(&V, &FlowMask)>)) {
         let order = self.order.load();
         let guard = self.entries.guard();
         let mut buf = [0u64; FLOW_WORDS];
@@ -237,9 +219,7 @@ impl<V: Clone + Send + Sync + 'static> Classifier<V> {
         let sub = order.iter().find(|s| s.mask() == mask)?;
         let guard = self.entries.guard();
         let mut buf = [0u64; FLOW_WORDS];
-        self.entries
-            .get(&Probe::new(sub, key, &mut buf), &guard)
-            .cloned()
+        self.entries.get(&Probe::new(sub, key, &mut buf), &guard).cloned()
     }
 
     /// Number of entries.
@@ -287,8 +267,7 @@ impl<V: Clone + Send + Sync + 'static> Classifier<V> {
             })
             .collect();
         ranked.sort_by_key(|(delta, _)| std::cmp::Reverse(*delta));
-        self.order
-            .store(Arc::new(ranked.into_iter().map(|(_, s)| s).collect()));
+        self.order.store(Arc::new(ranked.into_iter().map(|(_, s)| s).collect()));
     }
 
     /// Visit every entry as (masked key, mask, value), in no particular
@@ -332,12 +311,7 @@ mod tests {
     }
 
     fn key(in_port: u32, nw_dst: [u8; 4], tp_dst: u16) -> FlowKey {
-        FlowKey {
-            in_port,
-            nw_dst,
-            tp_dst,
-            ..Default::default()
-        }
+        FlowKey { in_port, nw_dst, tp_dst, ..Default::default() }
     }
 
     #[test]
@@ -365,10 +339,7 @@ mod tests {
         assert_eq!(c.n_masks(), 1);
         assert_eq!(c.lookup(&k), Some("b"));
         // Same masked key, different bits outside the mask: still a replace.
-        assert_eq!(
-            c.insert(&key(1, [9, 9, 9, 9], 1), &port_mask(), "c"),
-            Some("b")
-        );
+        assert_eq!(c.insert(&key(1, [9, 9, 9, 9], 1), &port_mask(), "c"), Some("b"));
         assert_eq!(c.len(), 1);
     }
 
@@ -379,14 +350,8 @@ mod tests {
         let mut seen = Vec::new();
         c.for_each(|k, m, v| seen.push((*k, *m, *v)));
         assert_eq!(seen, vec![(key(1, [0; 4], 0), port_mask(), 7)]);
-        assert_eq!(
-            c.lookup_with_mask(&key(1, [1, 2, 3, 4], 5)),
-            Some((7, port_mask()))
-        );
-        assert_eq!(
-            c.lookup_with(&key(1, [1, 2, 3, 4], 5), |v, m| (*v + 1, *m)),
-            Some((8, port_mask()))
-        );
+        assert_eq!(c.lookup_with_mask(&key(1, [1, 2, 3, 4], 5)), Some((7, port_mask())));
+        assert_eq!(c.lookup_with(&key(1, [1, 2, 3, 4], 5), |v, m| (*v + 1, *m)), Some((8, port_mask())));
         assert_eq!(c.lookup_with(&key(2, [1, 2, 3, 4], 5), |v, _| *v), None);
         assert_eq!(c.get(&key(1, [5; 4], 5), &port_mask()), Some(7));
         assert_eq!(c.get(&key(1, [5; 4], 5), &port_dst_mask()), None);
@@ -397,21 +362,10 @@ mod tests {
         let c = Classifier::new();
         c.insert(&key(1, [0; 4], 0), &port_mask(), 10u32);
         c.insert(&key(2, [10, 0, 0, 2], 0), &port_dst_mask(), 20);
-        let keys = [
-            key(1, [5; 4], 5),
-            key(3, [0; 4], 0),
-            key(2, [10, 0, 0, 2], 9),
-            key(2, [10, 0, 0, 3], 9),
-        ];
+        let keys = [key(1, [5; 4], 5), key(3, [0; 4], 0), key(2, [10, 0, 0, 2], 9), key(2, [10, 0, 0, 3], 9)];
         let mut got = Vec::new();
-        c.lookup_batch(&keys, |i, found| {
-            got.push((i, found.map(|(v, m)| (*v, *m))))
-        });
-        let want: Vec<_> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (i, c.lookup_with_mask(k)))
-            .collect();
+        c.lookup_batch(&keys, |i, found| got.push((i, found.map(|(v, m)| (*v, *m)))));
+        let want: Vec<_> = keys.iter().enumerate().map(|(i, k)| (i, c.lookup_with_mask(k))).collect();
         assert_eq!(got, want);
         assert_eq!(got[0].1, Some((10, port_mask())));
         assert_eq!(got[1].1, None);
@@ -443,10 +397,7 @@ mod tests {
         c.insert(&key(2, [0; 4], 0), &port_mask(), 2);
         c.insert(&key(1, [10, 0, 0, 1], 0), &port_dst_mask(), 3);
         assert_eq!(c.n_masks(), 2);
-        assert_eq!(
-            c.remove(&key(1, [10, 0, 0, 1], 9), &port_dst_mask()),
-            Some(3)
-        );
+        assert_eq!(c.remove(&key(1, [10, 0, 0, 1], 9), &port_dst_mask()), Some(3));
         assert_eq!(c.n_masks(), 1);
         assert_eq!(c.remove(&key(1, [0; 4], 0), &port_mask()), Some(1));
         assert_eq!(c.n_masks(), 1);
@@ -471,26 +422,12 @@ mod tests {
         let c = Classifier::new();
         c.insert(&key(1, [0; 4], 0), &port_mask(), 'a');
         c.insert(&key(2, [10, 0, 0, 2], 0), &port_dst_mask(), 'b');
-        c.insert(
-            &FlowKey {
-                tp_dst: 53,
-                ..Default::default()
-            },
-            &tp_mask(),
-            'c',
-        );
+        c.insert(&FlowKey { tp_dst: 53, ..Default::default() }, &tp_mask(), 'c');
         assert_eq!(c.masks(), vec![port_mask(), port_dst_mask(), tp_mask()]);
 
         // c: 5 hits, b: 2 hits, a: none.
         for _ in 0..5 {
-            assert_eq!(
-                c.lookup(&FlowKey {
-                    in_port: 9,
-                    tp_dst: 53,
-                    ..Default::default()
-                }),
-                Some('c')
-            );
+            assert_eq!(c.lookup(&FlowKey { in_port: 9, tp_dst: 53, ..Default::default() }), Some('c'));
         }
         for _ in 0..2 {
             assert_eq!(c.lookup(&key(2, [10, 0, 0, 2], 0)), Some('b'));
@@ -511,10 +448,7 @@ mod tests {
         assert_eq!(c.masks(), vec![port_mask(), tp_mask(), port_dst_mask()]);
         // Misses and exact gets do not count.
         assert_eq!(c.lookup(&key(99, [0; 4], 0)), None);
-        assert_eq!(
-            c.get(&key(2, [10, 0, 0, 2], 0), &port_dst_mask()),
-            Some('b')
-        );
+        assert_eq!(c.get(&key(2, [10, 0, 0, 2], 0), &port_dst_mask()), Some('b'));
         c.rank_subtables();
         assert_eq!(c.masks(), vec![port_mask(), tp_mask(), port_dst_mask()]);
     }
@@ -525,14 +459,7 @@ mod tests {
         c.insert(&key(1, [0; 4], 0), &port_mask(), 1u32);
         c.insert(&key(1, [1; 4], 0), &port_dst_mask(), 2);
         c.lookup(&key(1, [1; 4], 0)); // may hit either subtable; both match
-        c.insert(
-            &FlowKey {
-                tp_dst: 1,
-                ..Default::default()
-            },
-            &tp_mask(),
-            3,
-        );
+        c.insert(&FlowKey { tp_dst: 1, ..Default::default() }, &tp_mask(), 3);
         assert_eq!(c.masks().last(), Some(&tp_mask()));
         c.remove(&key(1, [0; 4], 0), &port_mask());
         assert_eq!(c.masks(), vec![port_dst_mask(), tp_mask()]);

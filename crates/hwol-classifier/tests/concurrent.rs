@@ -19,10 +19,7 @@ const MIN_READER_PASSES: u32 = 20;
 fn masks() -> Vec<FlowMask> {
     let mut out = Vec::new();
     for i in 0..8u32 {
-        let mut m = FlowKey {
-            in_port: !0,
-            ..Default::default()
-        };
+        let mut m = FlowKey { in_port: !0, ..Default::default() };
         if i & 1 != 0 {
             m.eth_type = !0;
         }

@@ -58,28 +58,17 @@ impl MaskShape {
 fn mask_shape() -> impl Strategy<Value = MaskShape> {
     let pfx = prop::option::of(prop::sample::select(vec![8u8, 16, 24, 31, 32]));
     let ct = prop::option::of(prop::sample::select(vec![0x20u8, 0x21, 0x23, 0xff]));
-    (
-        any::<bool>(),
-        any::<bool>(),
-        pfx.clone(),
-        pfx,
-        any::<bool>(),
-        any::<bool>(),
-        ct,
+    (any::<bool>(), any::<bool>(), pfx.clone(), pfx, any::<bool>(), any::<bool>(), ct).prop_map(
+        |(in_port, eth_type, nw_src_prefix, nw_dst_prefix, tp_dst, recirc_id, ct_state)| MaskShape {
+            in_port,
+            eth_type,
+            nw_src_prefix,
+            nw_dst_prefix,
+            tp_dst,
+            recirc_id,
+            ct_state,
+        },
     )
-        .prop_map(
-            |(in_port, eth_type, nw_src_prefix, nw_dst_prefix, tp_dst, recirc_id, ct_state)| {
-                MaskShape {
-                    in_port,
-                    eth_type,
-                    nw_src_prefix,
-                    nw_dst_prefix,
-                    tp_dst,
-                    recirc_id,
-                    ct_state,
-                }
-            },
-        )
 }
 
 /// Keys from a small domain, plus noise in fields no mask covers.
@@ -94,32 +83,23 @@ fn flow_key() -> impl Strategy<Value = FlowKey> {
         prop::sample::select(vec![0u8, 0x21, 0x22, 0x62]),
         any::<u16>(),
     )
-        .prop_map(
-            |(in_port, eth_type, (s1, s2), (d1, d2), tp_dst, recirc_id, ct_state, noise)| FlowKey {
-                in_port,
-                eth_type,
-                nw_src: [10, s1, 0, s2],
-                nw_dst: [10, d1 * 128, 0, d2],
-                tp_dst,
-                recirc_id,
-                ct_state,
-                tp_src: noise,
-                ..Default::default()
-            },
-        )
+        .prop_map(|(in_port, eth_type, (s1, s2), (d1, d2), tp_dst, recirc_id, ct_state, noise)| FlowKey {
+            in_port,
+            eth_type,
+            nw_src: [10, s1, 0, s2],
+            nw_dst: [10, d1 * 128, 0, d2],
+            tp_dst,
+            recirc_id,
+            ct_state,
+            tp_src: noise,
+            ..Default::default()
+        })
 }
 
 #[derive(Debug, Clone)]
 enum Op {
-    Insert {
-        key: FlowKey,
-        mask: usize,
-        value: u32,
-    },
-    Remove {
-        key: FlowKey,
-        mask: usize,
-    },
+    Insert { key: FlowKey, mask: usize, value: u32 },
+    Remove { key: FlowKey, mask: usize },
     Lookup(FlowKey),
     Rank,
 }
@@ -193,9 +173,7 @@ fn run(masks: &[FlowMask], ops: &[Op], disjoint: bool) -> Result<(), TestCaseErr
                 prop_assert_eq!(got.is_some(), reference.lookup(key).is_some());
                 prop_assert_eq!(tss.lookup(key).is_some(), got.is_some());
                 let mut batch = None;
-                tss.lookup_batch(std::slice::from_ref(key), |_, found| {
-                    batch = Some(found.map(|(v, _)| *v))
-                });
+                tss.lookup_batch(std::slice::from_ref(key), |_, found| batch = Some(found.map(|(v, _)| *v)));
                 prop_assert_eq!(batch.flatten().is_some(), got.is_some());
                 if let Some((v, m)) = got {
                     // The entry (key & m, m) exists with this value; it

@@ -66,11 +66,7 @@ fn lookup_does_not_allocate() {
     let cls: Classifier<u64> = Classifier::new();
     let masks: Vec<FlowMask> = (0..4u32)
         .map(|i| {
-            let mut m = FlowKey {
-                in_port: !0,
-                recirc_id: !0,
-                ..Default::default()
-            };
+            let mut m = FlowKey { in_port: !0, recirc_id: !0, ..Default::default() };
             if i & 1 != 0 {
                 m.nw_dst = [255; 4];
             }
@@ -92,10 +88,7 @@ fn lookup_does_not_allocate() {
     for (i, k) in keys.iter().enumerate() {
         cls.insert(k, &masks[k.recirc_id as usize], i as u64);
     }
-    let miss = FlowKey {
-        recirc_id: 99,
-        ..Default::default()
-    };
+    let miss = FlowKey { recirc_id: 99, ..Default::default() };
 
     // Warm up: the first lookup on a thread registers its per-thread slots.
     assert!(cls.lookup(&keys[0]).is_some());
