@@ -8,6 +8,9 @@
 //!
 //! Run: `cargo bench -p hwol-datapath --bench datapath`.
 
+// criterion_group! generates undocumented functions.
+#![allow(missing_docs)]
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use hwol_datapath::{ActionSink, Datapath, DatapathConfig, DatapathSink, FlowKey, FlowTable, LinearTable, Packet};
 use hwol_flow::action::UserspaceAction;

@@ -2,6 +2,9 @@
 //!
 //! Run: `cargo bench -p hwol-flow --bench extract`.
 
+// criterion_group! generates undocumented functions.
+#![allow(missing_docs)]
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use hwol_flow::{extract, Metadata};
 use std::hint::black_box;
