@@ -271,7 +271,7 @@ pub(crate) fn parse_action_list(cur: &mut Cursor<'_>, ports: &mut PortNames) -> 
             break;
         }
         if !cur.eat(",") {
-            return Err(cur.expected("',' between actions"));
+            return Err(cur.expected("',' between actions or end of line"));
         }
     }
     cur.verbose_hint = saved_hint;
@@ -338,7 +338,8 @@ fn parse_userspace(cur: &mut Cursor<'_>) -> Result<Action, ParseError> {
             if !hexs.len().is_multiple_of(2) {
                 return Err(cur.invalid_at(start, "userdata needs an even number of hex digits"));
             }
-            u.userdata = (0..hexs.len() / 2).map(|i| u8::from_str_radix(&hexs[2 * i..2 * i + 2], 16).unwrap_or(0)).collect();
+            u.userdata =
+                (0..hexs.len() / 2).map(|i| u8::from_str_radix(&hexs[2 * i..2 * i + 2], 16).unwrap_or(0)).collect();
             cur.expect(")", "after userdata hex bytes")?;
         } else {
             let word = cur.take_while(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -720,7 +721,10 @@ mod tests {
     fn push_vlan_default_and_8021ad() {
         assert_eq!(rt("push_vlan(vid=10,pcp=3)"), vec![Action::PushVlan { tpid: 0x8100, tci: (3 << 13) | 10 }]);
         assert_eq!(rt("push_vlan(tpid=0x88a8,vid=100,pcp=0)"), vec![Action::PushVlan { tpid: 0x88a8, tci: 100 }]);
-        assert_eq!(format_actions(&[Action::PushVlan { tpid: 0x88a8, tci: 100 }], None), "push_vlan(tpid=0x88a8,vid=100,pcp=0)");
+        assert_eq!(
+            format_actions(&[Action::PushVlan { tpid: 0x88a8, tci: 100 }], None),
+            "push_vlan(tpid=0x88a8,vid=100,pcp=0)"
+        );
     }
 
     #[test]

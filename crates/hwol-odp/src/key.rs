@@ -595,9 +595,7 @@ fn format_attr(o_: &mut String, a: &KeyAttr, names: Option<&PortNames>, verbose:
     o_.push_str(a.name());
     o_.push('(');
     match a {
-        KeyAttr::SkbPriority(m) | KeyAttr::SkbMark(m) | KeyAttr::DpHash(m) | KeyAttr::RecircId(m) => {
-            single_hex(o_, *m)
-        }
+        KeyAttr::SkbPriority(m) | KeyAttr::SkbMark(m) | KeyAttr::DpHash(m) | KeyAttr::RecircId(m) => single_hex(o_, *m),
         KeyAttr::CtMark(m) => {
             if verbose || !z(m) {
                 single_hex(o_, *m)
@@ -1129,7 +1127,9 @@ fn parse_attr(cur: &mut Cursor<'_>, ports: &mut PortNames) -> Result<KeyAttr, Pa
                     _ => {
                         let which = (i - 3) % 2;
                         if port_seen[which] {
-                            return Err(cur.invalid_at(at, "ct_tuple6 port given twice; give src_port and dst_port once"));
+                            return Err(
+                                cur.invalid_at(at, "ct_tuple6 port given twice; give src_port and dst_port once")
+                            );
                         }
                         port_seen[which] = true;
                         let v = m_u16(cur, "a port")?;
@@ -1264,10 +1264,9 @@ pub(crate) fn parse_attrs(cur: &mut Cursor<'_>, ports: &mut PortNames, nested: b
         let start = cur.pos();
         let attr = parse_attr(cur, ports)?;
         if key.attrs.iter().any(|a| std::mem::discriminant(a) == std::mem::discriminant(&attr)) {
-            return Err(cur.invalid_at(
-                start,
-                format!("key attribute '{}' appears twice at this level; keep one", attr.name()),
-            ));
+            return Err(
+                cur.invalid_at(start, format!("key attribute '{}' appears twice at this level; keep one", attr.name()))
+            );
         }
         key.attrs.push(attr);
         if nested {

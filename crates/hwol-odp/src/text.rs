@@ -172,7 +172,10 @@ impl<'a> Cursor<'a> {
             Ok(v) if v <= max => Ok(v),
             _ => Err(self.invalid_at(
                 start,
-                format!("{what} {} is out of range: the largest allowed value is {max:#x}", &self.src[start..self.pos]),
+                format!(
+                    "{} is too large for {what}; the largest allowed value is {max:#x}",
+                    &self.src[start..self.pos]
+                ),
             )),
         }
     }
