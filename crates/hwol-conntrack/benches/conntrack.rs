@@ -29,22 +29,10 @@ fn ipv4_frame(src: [u8; 4], dst: [u8; 4], p: u8, l4: &[u8]) -> Pkt {
     v.extend_from_slice(&h);
     v.extend_from_slice(l4);
     let (key, layout) = extract(&v, &Metadata::on_port(1)).expect("valid frame");
-    Pkt {
-        bytes: v,
-        key,
-        layout,
-    }
+    Pkt { bytes: v, key, layout }
 }
 
-fn tcp(
-    src: [u8; 4],
-    dst: [u8; 4],
-    ports: (u16, u16),
-    flags: u8,
-    seq: u32,
-    ack: u32,
-    payload: usize,
-) -> Pkt {
+fn tcp(src: [u8; 4], dst: [u8; 4], ports: (u16, u16), flags: u8, seq: u32, ack: u32, payload: usize) -> Pkt {
     let mut t = Vec::with_capacity(20 + payload);
     t.extend_from_slice(&ports.0.to_be_bytes());
     t.extend_from_slice(&ports.1.to_be_bytes());
@@ -79,31 +67,12 @@ const SERVER: [u8; 4] = [10, 0, 0, 2];
 /// A table with `n` established TCP connections (three-way handshakes).
 fn established_table(n: u32, now: Duration) -> Conntrack {
     let ct = Conntrack::new(CtConfig::default());
-    let commit = CtAction {
-        commit: true,
-        zone: 1,
-        ..Default::default()
-    };
+    let commit = CtAction { commit: true, zone: 1, ..Default::default() };
     for i in 0..n {
         let (c, port) = client(i);
-        exec(
-            &ct,
-            &tcp(c, SERVER, (port, 80), SYN, 1000, 0, 0),
-            &commit,
-            now,
-        );
-        exec(
-            &ct,
-            &tcp(SERVER, c, (80, port), SYN | ACK, 9000, 1001, 0),
-            &commit,
-            now,
-        );
-        exec(
-            &ct,
-            &tcp(c, SERVER, (port, 80), ACK, 1001, 9001, 0),
-            &commit,
-            now,
-        );
+        exec(&ct, &tcp(c, SERVER, (port, 80), SYN, 1000, 0, 0), &commit, now);
+        exec(&ct, &tcp(SERVER, c, (80, port), SYN | ACK, 9000, 1001, 0), &commit, now);
+        exec(&ct, &tcp(c, SERVER, (port, 80), ACK, 1001, 9001, 0), &commit, now);
     }
     assert_eq!(ct.len(), n as usize);
     ct
@@ -116,19 +85,14 @@ fn lookup_est(c: &mut Criterion) {
         let ct = established_table(n, now);
         let (cl, port) = client(n / 2);
         let data = tcp(cl, SERVER, (port, 80), ACK | PSH, 1001, 9001, 1000);
-        let lookup = CtAction {
-            zone: 1,
-            ..Default::default()
-        };
+        let lookup = CtAction { zone: 1, ..Default::default() };
         match exec(&ct, &data, &lookup, now) {
             CtOutcome::Tracked(v) => assert_eq!(v.state, 0x22, "+est+trk"),
             other => panic!("{other:?}"),
         }
-        g.bench_with_input(
-            BenchmarkId::new("lookup_est", format!("conns={n}")),
-            &n,
-            |b, _| b.iter(|| exec(&ct, std::hint::black_box(&data), &lookup, now)),
-        );
+        g.bench_with_input(BenchmarkId::new("lookup_est", format!("conns={n}")), &n, |b, _| {
+            b.iter(|| exec(&ct, std::hint::black_box(&data), &lookup, now))
+        });
     }
     g.finish();
 }
@@ -141,11 +105,7 @@ fn commit_new(c: &mut Criterion) {
             udp(cl, SERVER, port, 53)
         })
         .collect();
-    let commit = CtAction {
-        commit: true,
-        zone: 1,
-        ..Default::default()
-    };
+    let commit = CtAction { commit: true, zone: 1, ..Default::default() };
     let now = Duration::from_secs(10);
     let ct = Conntrack::new(CtConfig::default());
     let mut g = c.benchmark_group("conntrack");

@@ -104,17 +104,8 @@ pub fn format_entry(e: &CtEntry, verbose: bool) -> String {
     if e.label != 0 {
         let _ = write!(s, ",labels={:#x}", e.label);
     }
-    if let ProtoInfo::Tcp {
-        state_orig,
-        state_reply,
-        ..
-    } = e.protoinfo
-    {
-        let _ = write!(
-            s,
-            ",protoinfo=(state={})",
-            TcpState::summary(state_orig, state_reply).name()
-        );
+    if let ProtoInfo::Tcp { state_orig, state_reply, .. } = e.protoinfo {
+        let _ = write!(s, ",protoinfo=(state={})", TcpState::summary(state_orig, state_reply).name());
     }
     s
 }
@@ -124,13 +115,7 @@ mod tests {
     use super::*;
 
     fn tcp_entry(zone: u16, timeout: u64) -> CtEntry {
-        let orig = CtTuple::ports(
-            "10.0.0.1".parse().unwrap(),
-            "10.0.0.2".parse().unwrap(),
-            proto::TCP,
-            37672,
-            5201,
-        );
+        let orig = CtTuple::ports("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap(), proto::TCP, 37672, 5201);
         CtEntry {
             orig,
             reply: orig.reverse(),
@@ -195,14 +180,7 @@ mod tests {
             format_entry(&e, true),
             "icmp,orig=(src=10.1.1.2,dst=10.1.1.1,id=7,type=8,code=0),reply=(src=10.1.1.1,dst=10.1.1.2,id=7,type=0,code=0),zone=5,timeout=29,labels=0xaa00000000"
         );
-        let i6 = CtTuple::icmp(
-            "fc00::1".parse().unwrap(),
-            "fc00::2".parse().unwrap(),
-            proto::ICMPV6,
-            3,
-            128,
-            0,
-        );
+        let i6 = CtTuple::icmp("fc00::1".parse().unwrap(), "fc00::2".parse().unwrap(), proto::ICMPV6, 3, 128, 0);
         e = CtEntry {
             orig: i6,
             reply: i6.reverse(),
@@ -226,6 +204,9 @@ mod tests {
             protoinfo: ProtoInfo::Other(OtherState::First),
             timeout_secs: 60,
         };
-        assert_eq!(format_entry(&e, false), "47,orig=(src=10.1.1.1,dst=10.1.1.2,sport=0,dport=0),reply=(src=10.1.1.2,dst=10.1.1.1,sport=0,dport=0)");
+        assert_eq!(
+            format_entry(&e, false),
+            "47,orig=(src=10.1.1.1,dst=10.1.1.2,sport=0,dport=0),reply=(src=10.1.1.2,dst=10.1.1.1,sport=0,dport=0)"
+        );
     }
 }

@@ -29,9 +29,7 @@ use hwol_wire::ipv6::Ipv6Packet;
 use hwol_wire::tcp::TcpPacket;
 
 use crate::tcp::TcpSegment;
-use crate::tuple::{
-    CtTuple, ICMP4_INFO_REPLY, ICMP4_INFO_REQUEST, ICMP4_TIMESTAMP, ICMP4_TIMESTAMP_REPLY,
-};
+use crate::tuple::{CtTuple, ICMP4_INFO_REPLY, ICMP4_INFO_REQUEST, ICMP4_TIMESTAMP, ICMP4_TIMESTAMP_REPLY};
 
 /// ICMPv4 error types whose body quotes the offending packet.
 const ICMP4_ERRORS: [u8; 5] = [3, 4, 5, 11, 12];
@@ -59,14 +57,9 @@ impl Parsed {
         match self.tuple.proto {
             proto::TCP => self.tcp.is_some_and(|s| crate::tcp::valid_new(s.flags)),
             proto::ICMP if !self.tuple.is_ipv6() => {
-                matches!(
-                    self.tuple.icmp_type(),
-                    icmpv4_type::ECHO_REQUEST | ICMP4_TIMESTAMP | ICMP4_INFO_REQUEST
-                )
+                matches!(self.tuple.icmp_type(), icmpv4_type::ECHO_REQUEST | ICMP4_TIMESTAMP | ICMP4_INFO_REQUEST)
             }
-            proto::ICMPV6 if self.tuple.is_ipv6() => {
-                self.tuple.icmp_type() == icmpv6_type::ECHO_REQUEST
-            }
+            proto::ICMPV6 if self.tuple.is_ipv6() => self.tuple.icmp_type() == icmpv6_type::ECHO_REQUEST,
             _ => true,
         }
     }
@@ -88,15 +81,9 @@ pub(crate) fn parse(pkt: &[u8], key: &FlowKey, layout: &Layout) -> Option<Parsed
         _ => return None,
     };
     let (src, dst) = if v6 {
-        (
-            IpAddr::V6(Ipv6Addr::from(key.ipv6_src)),
-            IpAddr::V6(Ipv6Addr::from(key.ipv6_dst)),
-        )
+        (IpAddr::V6(Ipv6Addr::from(key.ipv6_src)), IpAddr::V6(Ipv6Addr::from(key.ipv6_dst)))
     } else {
-        (
-            IpAddr::V4(Ipv4Addr::from(key.nw_src)),
-            IpAddr::V4(Ipv4Addr::from(key.nw_dst)),
-        )
+        (IpAddr::V4(Ipv4Addr::from(key.nw_src)), IpAddr::V4(Ipv4Addr::from(key.nw_dst)))
     };
     let l3 = usize::from(layout.l3);
     let l3_end = (l3 + usize::from(layout.l3_len)).min(pkt.len());
@@ -138,11 +125,7 @@ pub(crate) fn parse(pkt: &[u8], key: &FlowKey, layout: &Layout) -> Option<Parsed
             if len < 8 || len > l4.len() || sp == 0 || dp == 0 {
                 return None;
             }
-            Some(Parsed {
-                tuple: CtTuple::ports(src, dst, p, sp, dp),
-                related: false,
-                tcp: None,
-            })
+            Some(Parsed { tuple: CtTuple::ports(src, dst, p, sp, dp), related: false, tcp: None })
         }
         proto::ICMP if !v6 => parse_icmp4(l4?, src, dst),
         proto::ICMPV6 if v6 => parse_icmp6(l4?, src, dst),
@@ -157,17 +140,9 @@ pub(crate) fn parse(pkt: &[u8], key: &FlowKey, layout: &Layout) -> Option<Parsed
             };
             let l4 = l3b.get(off..)?;
             let (sp, dp) = ports_of(l4, 12)?;
-            Some(Parsed {
-                tuple: CtTuple::ports(src, dst, p, sp, dp),
-                related: false,
-                tcp: None,
-            })
+            Some(Parsed { tuple: CtTuple::ports(src, dst, p, sp, dp), related: false, tcp: None })
         }
-        _ => Some(Parsed {
-            tuple: CtTuple::ports(src, dst, p, 0, 0),
-            related: false,
-            tcp: None,
-        }),
+        _ => Some(Parsed { tuple: CtTuple::ports(src, dst, p, 0, 0), related: false, tcp: None }),
     }
 }
 
@@ -203,11 +178,7 @@ fn parse_icmp4(l4: &[u8], src: IpAddr, dst: IpAddr) -> Option<Parsed> {
             return None;
         }
         let tuple = CtTuple::icmp(src, dst, proto::ICMP, be16(l4, 4), t, 0);
-        return Some(Parsed {
-            tuple,
-            related: false,
-            tcp: None,
-        });
+        return Some(Parsed { tuple, related: false, tcp: None });
     }
     if !ICMP4_ERRORS.contains(&t) {
         return None;
@@ -217,20 +188,13 @@ fn parse_icmp4(l4: &[u8], src: IpAddr, dst: IpAddr) -> Option<Parsed> {
     if inner.is_later_fragment() {
         return None;
     }
-    let (isrc, idst) = (
-        IpAddr::V4(Ipv4Addr::from(inner.src())),
-        IpAddr::V4(Ipv4Addr::from(inner.dst())),
-    );
+    let (isrc, idst) = (IpAddr::V4(Ipv4Addr::from(inner.src())), IpAddr::V4(Ipv4Addr::from(inner.dst())));
     if isrc != dst {
         return None;
     }
     let il4 = &l4[8 + inner.header_len()..];
     let tuple = quoted_tuple(il4, isrc, idst, inner.protocol(), false, ICMP4_ERROR_L4_LEN)?;
-    Some(Parsed {
-        tuple: tuple.reverse(),
-        related: true,
-        tcp: None,
-    })
+    Some(Parsed { tuple: tuple.reverse(), related: true, tcp: None })
 }
 
 fn parse_icmp6(l4: &[u8], src: IpAddr, dst: IpAddr) -> Option<Parsed> {
@@ -243,11 +207,7 @@ fn parse_icmp6(l4: &[u8], src: IpAddr, dst: IpAddr) -> Option<Parsed> {
             return None;
         }
         let tuple = CtTuple::icmp(src, dst, proto::ICMPV6, be16(l4, 4), t, 0);
-        return Some(Parsed {
-            tuple,
-            related: false,
-            tcp: None,
-        });
+        return Some(Parsed { tuple, related: false, tcp: None });
     }
     if !ICMP6_ERRORS.contains(&t) {
         return None;
@@ -258,34 +218,20 @@ fn parse_icmp6(l4: &[u8], src: IpAddr, dst: IpAddr) -> Option<Parsed> {
     if loc.is_fragment {
         return None;
     }
-    let (isrc, idst) = (
-        IpAddr::V6(Ipv6Addr::from(inner.src())),
-        IpAddr::V6(Ipv6Addr::from(inner.dst())),
-    );
+    let (isrc, idst) = (IpAddr::V6(Ipv6Addr::from(inner.src())), IpAddr::V6(Ipv6Addr::from(inner.dst())));
     if isrc != dst {
         return None;
     }
     let il4 = body.get(loc.offset..)?;
     let tuple = quoted_tuple(il4, isrc, idst, loc.proto, true, 0)?;
-    Some(Parsed {
-        tuple: tuple.reverse(),
-        related: true,
-        tcp: None,
-    })
+    Some(Parsed { tuple: tuple.reverse(), related: true, tcp: None })
 }
 
 /// The tuple of the packet quoted in an ICMP error. `min_len` relaxes the
 /// L4 length requirement (ICMPv4 errors quote only 8 bytes); 0 means
 /// "the protocol's full header". A quoted ICMP error is never accepted
 /// (no recursion).
-fn quoted_tuple(
-    l4: &[u8],
-    src: IpAddr,
-    dst: IpAddr,
-    p: u8,
-    v6: bool,
-    min_len: usize,
-) -> Option<CtTuple> {
+fn quoted_tuple(l4: &[u8], src: IpAddr, dst: IpAddr, p: u8, v6: bool, min_len: usize) -> Option<CtTuple> {
     let need = |full: usize| if min_len == 0 { full } else { min_len };
     match p {
         proto::TCP => ports_of(l4, need(20)).map(|(s, d)| CtTuple::ports(src, dst, p, s, d)),
@@ -299,10 +245,7 @@ fn quoted_tuple(
         }
         proto::ICMPV6 if v6 => {
             let t = *l4.first()?;
-            if l4.len() < 8
-                || !(t == icmpv6_type::ECHO_REQUEST || t == icmpv6_type::ECHO_REPLY)
-                || l4[1] != 0
-            {
+            if l4.len() < 8 || !(t == icmpv6_type::ECHO_REQUEST || t == icmpv6_type::ECHO_REPLY) || l4[1] != 0 {
                 return None;
             }
             Some(CtTuple::icmp(src, dst, p, be16(l4, 4), t, 0))

@@ -33,10 +33,7 @@ impl SeededState {
     /// Fresh random seeds.
     pub(crate) fn new() -> Self {
         let r = RandomState::new();
-        SeededState {
-            k0: r.hash_one(0x5eed_u64),
-            k1: r.hash_one(0xf00d_u64) | 1,
-        }
+        SeededState { k0: r.hash_one(0x5eed_u64), k1: r.hash_one(0xf00d_u64) | 1 }
     }
 }
 
@@ -44,10 +41,7 @@ impl BuildHasher for SeededState {
     type Hasher = SeededHasher;
     #[inline]
     fn build_hasher(&self) -> SeededHasher {
-        SeededHasher {
-            h: self.k0,
-            k: self.k1,
-        }
+        SeededHasher { h: self.k0, k: self.k1 }
     }
 }
 

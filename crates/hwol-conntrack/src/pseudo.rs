@@ -47,11 +47,7 @@ impl OtherState {
         } else if *self == OtherState::First {
             *self = OtherState::Multiple;
         }
-        let u = if *self == OtherState::Bidir {
-            Update::Valid
-        } else {
-            Update::ValidNew
-        };
+        let u = if *self == OtherState::Bidir { Update::Valid } else { Update::ValidNew };
         (u, Some(self.timeout()))
     }
 }
@@ -102,38 +98,17 @@ mod tests {
     #[test]
     fn other_states() {
         let mut s = OtherState::First;
-        assert_eq!(
-            s.update(false),
-            (Update::ValidNew, Some(TimeoutKind::OtherMultiple))
-        );
-        assert_eq!(
-            s.update(false),
-            (Update::ValidNew, Some(TimeoutKind::OtherMultiple))
-        );
-        assert_eq!(
-            s.update(true),
-            (Update::Valid, Some(TimeoutKind::OtherBidir))
-        );
-        assert_eq!(
-            s.update(false),
-            (Update::Valid, Some(TimeoutKind::OtherBidir))
-        );
+        assert_eq!(s.update(false), (Update::ValidNew, Some(TimeoutKind::OtherMultiple)));
+        assert_eq!(s.update(false), (Update::ValidNew, Some(TimeoutKind::OtherMultiple)));
+        assert_eq!(s.update(true), (Update::Valid, Some(TimeoutKind::OtherBidir)));
+        assert_eq!(s.update(false), (Update::Valid, Some(TimeoutKind::OtherBidir)));
     }
 
     #[test]
     fn icmp_states() {
         let mut s = IcmpState::First;
-        assert_eq!(
-            s.update(false),
-            (Update::ValidNew, Some(TimeoutKind::IcmpFirst))
-        );
-        assert_eq!(
-            s.update(true),
-            (Update::Valid, Some(TimeoutKind::IcmpReply))
-        );
-        assert_eq!(
-            s.update(false),
-            (Update::Valid, Some(TimeoutKind::IcmpReply))
-        );
+        assert_eq!(s.update(false), (Update::ValidNew, Some(TimeoutKind::IcmpFirst)));
+        assert_eq!(s.update(true), (Update::Valid, Some(TimeoutKind::IcmpReply)));
+        assert_eq!(s.update(false), (Update::Valid, Some(TimeoutKind::IcmpReply)));
     }
 }

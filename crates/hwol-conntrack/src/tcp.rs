@@ -253,22 +253,13 @@ impl TcpConn {
     /// Run `seg`, sent by the replier when `reply`, through the tracker.
     /// Returns the verdict and, when the timeout should be refreshed, the
     /// new timeout class.
-    pub(crate) fn update(
-        &mut self,
-        seg: &TcpSegment,
-        reply: bool,
-        seq_check: bool,
-    ) -> (Update, Option<TimeoutKind>) {
+    pub(crate) fn update(&mut self, seg: &TcpSegment, reply: bool, seq_check: bool) -> (Update, Option<TimeoutKind>) {
         let flags = seg.flags;
         if invalid_flags(flags) {
             return (Update::Invalid, None);
         }
         let (a, b) = self.peers.split_at_mut(1);
-        let (src, dst) = if reply {
-            (&mut b[0], &mut a[0])
-        } else {
-            (&mut a[0], &mut b[0])
-        };
+        let (src, dst) = if reply { (&mut b[0], &mut a[0]) } else { (&mut a[0], &mut b[0]) };
         let syn = flags & SYN != 0;
 
         if flags & (SYN | ACK) == SYN {
@@ -347,11 +338,7 @@ impl TcpConn {
             end = seq;
         }
 
-        let ackskew: i64 = if strict_ack {
-            i64::from(dst.seqlo.wrapping_sub(ack) as i32)
-        } else {
-            0
-        };
+        let ackskew: i64 = if strict_ack { i64::from(dst.seqlo.wrapping_sub(ack) as i32) } else { 0 };
         let rst_ok = flags & RST == 0
             || orig_seq == src.seqlo
             || orig_seq == src.seqlo.wrapping_add(1)
@@ -389,11 +376,10 @@ impl TcpConn {
             return (Update::Valid, Some(kind));
         }
 
-        let loose = (dst.state < TcpState::SynSent
-            || dst.state >= TcpState::FinWait2
-            || src.state >= TcpState::FinWait2)
-            && seq_geq(src.seqhi.wrapping_add(MAX_ACK_WINDOW as u32), end)
-            && seq_geq(seq, src.seqlo.wrapping_sub(MAX_ACK_WINDOW as u32));
+        let loose =
+            (dst.state < TcpState::SynSent || dst.state >= TcpState::FinWait2 || src.state >= TcpState::FinWait2)
+                && seq_geq(src.seqhi.wrapping_add(MAX_ACK_WINDOW as u32), end)
+                && seq_geq(seq, src.seqlo.wrapping_sub(MAX_ACK_WINDOW as u32));
         if loose {
             // Accept without refreshing the timeout (see the module docs),
             // and without letting an ACK advance the receiver's state.
@@ -409,14 +395,7 @@ mod tests {
     use super::*;
 
     fn seg(flags: u16, seq: u32, ack: u32, len: u32) -> TcpSegment {
-        TcpSegment {
-            flags,
-            seq,
-            ack,
-            window: 64240,
-            payload_len: len,
-            wscale: 0,
-        }
+        TcpSegment { flags, seq, ack, window: 64240, payload_len: len, wscale: 0 }
     }
 
     #[test]
@@ -439,53 +418,24 @@ mod tests {
         let (mut c, k) = TcpConn::new(&seg(SYN, 1000, 0, 0));
         assert_eq!(k, TimeoutKind::TcpFirstPacket);
         // SYN retransmit stays "new".
-        assert_eq!(
-            c.update(&seg(SYN, 1000, 0, 0), false, true).0,
-            Update::ValidNew
-        );
+        assert_eq!(c.update(&seg(SYN, 1000, 0, 0), false, true).0, Update::ValidNew);
         let (u, k) = c.update(&seg(SYN | ACK, 5000, 1001, 0), true, true);
         assert_eq!((u, k), (Update::Valid, Some(TimeoutKind::TcpOpening)));
-        assert_eq!(
-            (c.peers[0].state, c.peers[1].state),
-            (TcpState::Established, TcpState::SynSent)
-        );
+        assert_eq!((c.peers[0].state, c.peers[1].state), (TcpState::Established, TcpState::SynSent));
         let (u, k) = c.update(&seg(ACK, 1001, 5001, 0), false, true);
         assert_eq!((u, k), (Update::Valid, Some(TimeoutKind::TcpEstablished)));
-        assert_eq!(
-            c.update(&seg(ACK | PSH, 1001, 5001, 100), false, true).0,
-            Update::Valid
-        );
-        assert_eq!(
-            c.update(&seg(ACK, 5001, 1101, 0), true, true).0,
-            Update::Valid
-        );
+        assert_eq!(c.update(&seg(ACK | PSH, 1001, 5001, 100), false, true).0, Update::Valid);
+        assert_eq!(c.update(&seg(ACK, 5001, 1101, 0), true, true).0, Update::Valid);
         // Far outside the window.
-        assert_eq!(
-            c.update(&seg(ACK | PSH, 1101 + 10_000_000, 5001, 100), false, true)
-                .0,
-            Update::Invalid
-        );
+        assert_eq!(c.update(&seg(ACK | PSH, 1101 + 10_000_000, 5001, 100), false, true).0, Update::Invalid);
         // ...unless sequence checking is off.
-        assert_eq!(
-            c.update(&seg(ACK | PSH, 1101 + 10_000_000, 5001, 100), false, false)
-                .0,
-            Update::Valid
-        );
+        assert_eq!(c.update(&seg(ACK | PSH, 1101 + 10_000_000, 5001, 100), false, false).0, Update::Valid);
     }
 
     #[test]
     fn summary_state_coalesces_like_ct_dpif() {
-        assert_eq!(
-            TcpState::summary(TcpState::FinWait2, TcpState::Closing),
-            TcpState::TimeWait
-        );
-        assert_eq!(
-            TcpState::summary(TcpState::SynRecv, TcpState::SynSent),
-            TcpState::Established
-        );
-        assert_eq!(
-            TcpState::summary(TcpState::SynSent, TcpState::Closed),
-            TcpState::SynSent
-        );
+        assert_eq!(TcpState::summary(TcpState::FinWait2, TcpState::Closing), TcpState::TimeWait);
+        assert_eq!(TcpState::summary(TcpState::SynRecv, TcpState::SynSent), TcpState::Established);
+        assert_eq!(TcpState::summary(TcpState::SynSent, TcpState::Closed), TcpState::SynSent);
     }
 }

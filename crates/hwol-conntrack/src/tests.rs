@@ -6,9 +6,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use hwol_flow::{
-    ct_state, extract, CtAction, DropReason, FlowKey, Layout, Masked, Metadata, NatAction,
-};
+use hwol_flow::{ct_state, extract, CtAction, DropReason, FlowKey, Layout, Masked, Metadata, NatAction};
 use hwol_wire::ipv4::{emit_header, proto};
 use hwol_wire::tcp::flags::{ACK, FIN, PSH, RST, SYN};
 
@@ -62,15 +60,7 @@ fn ipv6_header(src: &str, dst: &str, next: u8, payload: usize) -> Vec<u8> {
     v
 }
 
-fn tcp_hdr(
-    sport: u16,
-    dport: u16,
-    flags: u16,
-    seq: u32,
-    ack: u32,
-    payload: usize,
-    wscale: Option<u8>,
-) -> Vec<u8> {
+fn tcp_hdr(sport: u16, dport: u16, flags: u16, seq: u32, ack: u32, payload: usize, wscale: Option<u8>) -> Vec<u8> {
     let opt_len = if wscale.is_some() { 4 } else { 0 };
     let mut v = Vec::new();
     v.extend_from_slice(&sport.to_be_bytes());
@@ -97,12 +87,7 @@ fn tcp4(
     ack: u32,
     payload: usize,
 ) -> Vec<u8> {
-    ipv4(
-        src,
-        dst,
-        proto::TCP,
-        &tcp_hdr(sport, dport, flags, seq, ack, payload, None),
-    )
+    ipv4(src, dst, proto::TCP, &tcp_hdr(sport, dport, flags, seq, ack, payload, None))
 }
 
 fn udp_hdr(sport: u16, dport: u16, payload: usize) -> Vec<u8> {
@@ -138,18 +123,11 @@ fn key_of(pkt: &[u8]) -> (FlowKey, Layout) {
 }
 
 fn commit(zone: u16) -> CtAction {
-    CtAction {
-        commit: true,
-        zone,
-        ..Default::default()
-    }
+    CtAction { commit: true, zone, ..Default::default() }
 }
 
 fn lookup(zone: u16) -> CtAction {
-    CtAction {
-        zone,
-        ..Default::default()
-    }
+    CtAction { zone, ..Default::default() }
 }
 
 fn run(ct: &Conntrack, pkt: &[u8], a: &CtAction, now: Duration) -> CtOutcome {
@@ -169,10 +147,7 @@ fn state(ct: &Conntrack, pkt: &[u8], a: &CtAction, now: Duration) -> u8 {
 }
 
 fn dump_lines(ct: &Conntrack, zone: Option<u16>, now: Duration, verbose: bool) -> Vec<String> {
-    ct.dump(zone, now)
-        .iter()
-        .map(|e| format_entry(e, verbose))
-        .collect()
+    ct.dump(zone, now).iter().map(|e| format_entry(e, verbose)).collect()
 }
 
 fn ip(a: [u8; 4]) -> IpAddr {
@@ -204,12 +179,7 @@ fn annotated_syn() -> Vec<u8> {
 
 #[test]
 fn annotated_syn_matches_builder() {
-    let built = ipv4(
-        C,
-        S,
-        proto::TCP,
-        &tcp_hdr(37672, 5201, SYN, 1000, 0, 0, Some(7)),
-    );
+    let built = ipv4(C, S, proto::TCP, &tcp_hdr(37672, 5201, SYN, 1000, 0, 0, Some(7)));
     assert_eq!(annotated_syn(), built);
 }
 
@@ -220,22 +190,8 @@ fn tcp_lifecycle() {
     let z = 65520;
     let t0 = secs(1000);
     let prefix = "tcp,orig=(src=10.0.0.1,dst=10.0.0.2,sport=37672,dport=5201),reply=(src=10.0.0.2,dst=10.0.0.1,sport=5201,dport=37672),zone=65520";
-    let c2s = |flags, seq, ack, len| {
-        ipv4(
-            C,
-            S,
-            proto::TCP,
-            &tcp_hdr(37672, 5201, flags, seq, ack, len, None),
-        )
-    };
-    let s2c = |flags, seq, ack, len| {
-        ipv4(
-            S,
-            C,
-            proto::TCP,
-            &tcp_hdr(5201, 37672, flags, seq, ack, len, None),
-        )
-    };
+    let c2s = |flags, seq, ack, len| ipv4(C, S, proto::TCP, &tcp_hdr(37672, 5201, flags, seq, ack, len, None));
+    let s2c = |flags, seq, ack, len| ipv4(S, C, proto::TCP, &tcp_hdr(5201, 37672, flags, seq, ack, len, None));
 
     // SYN, first through ct(zone) without commit: +new, nothing stored.
     assert_eq!(state(&ct, &annotated_syn(), &lookup(z), t0), NEW);
@@ -243,25 +199,14 @@ fn tcp_lifecycle() {
     // ...then committed: +new, stored as SYN_SENT for 30 s.
     let v = verdict(&ct, &annotated_syn(), &commit(z), t0);
     assert_eq!(v.state, NEW);
-    assert_eq!(
-        v.orig,
-        Some(CtTuple::ports(ip(C), ip(S), proto::TCP, 37672, 5201))
-    );
+    assert_eq!(v.orig, Some(CtTuple::ports(ip(C), ip(S), proto::TCP, 37672, 5201)));
     assert_eq!(ct.len(), 1);
-    assert_eq!(
-        dump_lines(&ct, None, t0, true),
-        [format!("{prefix},timeout=30,protoinfo=(state=SYN_SENT)")]
-    );
+    assert_eq!(dump_lines(&ct, None, t0, true), [format!("{prefix},timeout=30,protoinfo=(state=SYN_SENT)")]);
     // A retransmitted SYN is still +new.
     assert_eq!(state(&ct, &annotated_syn(), &lookup(z), t0 + secs(1)), NEW);
 
     // SYN-ACK: +est+rpl.
-    let synack = ipv4(
-        S,
-        C,
-        proto::TCP,
-        &tcp_hdr(5201, 37672, SYN | ACK, 5000, 1001, 0, Some(7)),
-    );
+    let synack = ipv4(S, C, proto::TCP, &tcp_hdr(5201, 37672, SYN | ACK, 5000, 1001, 0, Some(7)));
     assert_eq!(state(&ct, &synack, &lookup(z), t0 + secs(1)), EST_RPL);
     assert_eq!(
         dump_lines(&ct, Some(z), t0 + secs(1), true),
@@ -269,91 +214,33 @@ fn tcp_lifecycle() {
     );
 
     // ACK completes the handshake: 24 h timeout.
-    assert_eq!(
-        state(&ct, &c2s(ACK, 1001, 5001, 0), &lookup(z), t0 + secs(2)),
-        EST
-    );
+    assert_eq!(state(&ct, &c2s(ACK, 1001, 5001, 0), &lookup(z), t0 + secs(2)), EST);
     assert_eq!(
         dump_lines(&ct, Some(z), t0 + secs(8), true),
-        [format!(
-            "{prefix},timeout=86394,protoinfo=(state=ESTABLISHED)"
-        )]
+        [format!("{prefix},timeout=86394,protoinfo=(state=ESTABLISHED)")]
     );
-    assert_eq!(
-        dump_lines(&ct, None, t0 + secs(8), false),
-        [format!("{prefix},protoinfo=(state=ESTABLISHED)")]
-    );
+    assert_eq!(dump_lines(&ct, None, t0 + secs(8), false), [format!("{prefix},protoinfo=(state=ESTABLISHED)")]);
 
     // Data both ways.
-    assert_eq!(
-        state(
-            &ct,
-            &c2s(ACK | PSH, 1001, 5001, 1000),
-            &lookup(z),
-            t0 + secs(3)
-        ),
-        EST
-    );
-    assert_eq!(
-        state(&ct, &s2c(ACK, 5001, 2001, 0), &lookup(z), t0 + secs(3)),
-        EST_RPL
-    );
-    assert_eq!(
-        state(
-            &ct,
-            &s2c(ACK | PSH, 5001, 2001, 200),
-            &lookup(z),
-            t0 + secs(3)
-        ),
-        EST_RPL
-    );
+    assert_eq!(state(&ct, &c2s(ACK | PSH, 1001, 5001, 1000), &lookup(z), t0 + secs(3)), EST);
+    assert_eq!(state(&ct, &s2c(ACK, 5001, 2001, 0), &lookup(z), t0 + secs(3)), EST_RPL);
+    assert_eq!(state(&ct, &s2c(ACK | PSH, 5001, 2001, 200), &lookup(z), t0 + secs(3)), EST_RPL);
 
     // Client FIN: CLOSING, 900 s.
-    assert_eq!(
-        state(
-            &ct,
-            &c2s(FIN | ACK, 2001, 5201, 0),
-            &lookup(z),
-            t0 + secs(4)
-        ),
-        EST
-    );
-    assert_eq!(
-        dump_lines(&ct, None, t0 + secs(4), true),
-        [format!("{prefix},timeout=900,protoinfo=(state=CLOSING)")]
-    );
+    assert_eq!(state(&ct, &c2s(FIN | ACK, 2001, 5201, 0), &lookup(z), t0 + secs(4)), EST);
+    assert_eq!(dump_lines(&ct, None, t0 + secs(4), true), [format!("{prefix},timeout=900,protoinfo=(state=CLOSING)")]);
     // Server ACKs it: the client side is FIN_WAIT_2, printed TIME_WAIT.
-    assert_eq!(
-        state(&ct, &s2c(ACK, 5201, 2002, 0), &lookup(z), t0 + secs(4)),
-        EST_RPL
-    );
+    assert_eq!(state(&ct, &s2c(ACK, 5201, 2002, 0), &lookup(z), t0 + secs(4)), EST_RPL);
     assert_eq!(
         dump_lines(&ct, None, t0 + secs(4), true),
         [format!("{prefix},timeout=900,protoinfo=(state=TIME_WAIT)")]
     );
     // Server FIN: both closing, 45 s.
-    assert_eq!(
-        state(
-            &ct,
-            &s2c(FIN | ACK, 5201, 2002, 0),
-            &lookup(z),
-            t0 + secs(5)
-        ),
-        EST_RPL
-    );
-    assert_eq!(
-        dump_lines(&ct, None, t0 + secs(5), true),
-        [format!("{prefix},timeout=45,protoinfo=(state=TIME_WAIT)")]
-    );
+    assert_eq!(state(&ct, &s2c(FIN | ACK, 5201, 2002, 0), &lookup(z), t0 + secs(5)), EST_RPL);
+    assert_eq!(dump_lines(&ct, None, t0 + secs(5), true), [format!("{prefix},timeout=45,protoinfo=(state=TIME_WAIT)")]);
     // Last ACK: closed, 30 s.
-    assert_eq!(
-        state(&ct, &c2s(ACK, 2002, 5202, 0), &lookup(z), t0 + secs(5)),
-        EST
-    );
-    assert_eq!(
-        dump_lines(&ct, None, t0 + secs(5), true),
-        [format!("{prefix},timeout=30,protoinfo=(state=TIME_WAIT)")]
-    );
+    assert_eq!(state(&ct, &c2s(ACK, 2002, 5202, 0), &lookup(z), t0 + secs(5)), EST);
+    assert_eq!(dump_lines(&ct, None, t0 + secs(5), true), [format!("{prefix},timeout=30,protoinfo=(state=TIME_WAIT)")]);
     let e = ct.dump(None, t0 + secs(5))[0];
     assert!(matches!(
         e.protoinfo,
@@ -366,15 +253,9 @@ fn tcp_lifecycle() {
     ));
 
     // A new SYN on the same ports after the close starts a new connection.
-    assert_eq!(
-        state(&ct, &c2s(SYN, 90_000, 0, 0), &commit(z), t0 + secs(6)),
-        NEW
-    );
+    assert_eq!(state(&ct, &c2s(SYN, 90_000, 0, 0), &commit(z), t0 + secs(6)), NEW);
     assert_eq!(ct.len(), 1);
-    assert_eq!(
-        dump_lines(&ct, None, t0 + secs(6), true),
-        [format!("{prefix},timeout=30,protoinfo=(state=SYN_SENT)")]
-    );
+    assert_eq!(dump_lines(&ct, None, t0 + secs(6), true), [format!("{prefix},timeout=30,protoinfo=(state=SYN_SENT)")]);
 
     // Idle past the SYN_SENT timeout: gone.
     assert!(ct.dump(None, t0 + secs(36)).is_empty());
@@ -389,75 +270,29 @@ fn tcp_invalid_segments() {
     // A SYN-ACK cannot open a connection; neither can SYN+FIN or a bare FIN.
     let synack = tcp4(S, C, (80, 40000), SYN | ACK, 1, 1, 0);
     assert_eq!(state(&ct, &synack, &commit(0), t), INV);
-    assert_eq!(
-        state(
-            &ct,
-            &tcp4(C, S, (40000, 80), SYN | FIN, 1, 0, 0),
-            &commit(0),
-            t
-        ),
-        INV
-    );
-    assert_eq!(
-        state(&ct, &tcp4(C, S, (40000, 80), FIN, 1, 0, 0), &commit(0), t),
-        INV
-    );
+    assert_eq!(state(&ct, &tcp4(C, S, (40000, 80), SYN | FIN, 1, 0, 0), &commit(0), t), INV);
+    assert_eq!(state(&ct, &tcp4(C, S, (40000, 80), FIN, 1, 0, 0), &commit(0), t), INV);
     assert!(ct.is_empty());
 
     // Established connection, then out-of-window data and a bad RST.
-    assert_eq!(
-        state(&ct, &tcp4(C, S, (40000, 80), SYN, 100, 0, 0), &commit(0), t),
-        NEW
-    );
-    assert_eq!(
-        state(
-            &ct,
-            &tcp4(S, C, (80, 40000), SYN | ACK, 700, 101, 0),
-            &commit(0),
-            t
-        ),
-        EST_RPL
-    );
-    assert_eq!(
-        state(
-            &ct,
-            &tcp4(C, S, (40000, 80), ACK, 101, 701, 0),
-            &commit(0),
-            t
-        ),
-        EST
-    );
+    assert_eq!(state(&ct, &tcp4(C, S, (40000, 80), SYN, 100, 0, 0), &commit(0), t), NEW);
+    assert_eq!(state(&ct, &tcp4(S, C, (80, 40000), SYN | ACK, 700, 101, 0), &commit(0), t), EST_RPL);
+    assert_eq!(state(&ct, &tcp4(C, S, (40000, 80), ACK, 101, 701, 0), &commit(0), t), EST);
     let far = tcp4(C, S, (40000, 80), ACK | PSH, 101 + 50_000_000, 701, 100);
     let v = verdict(&ct, &far, &commit(0), t);
     assert_eq!(v.state, INV);
     // +inv on a known connection still reports the connection's tuple.
-    assert_eq!(
-        v.orig,
-        Some(CtTuple::ports(ip(C), ip(S), proto::TCP, 40000, 80))
-    );
-    assert_eq!(
-        state(
-            &ct,
-            &tcp4(S, C, (80, 40000), RST, 9_999_999, 0, 0),
-            &lookup(0),
-            t
-        ),
-        INV
-    );
+    assert_eq!(v.orig, Some(CtTuple::ports(ip(C), ip(S), proto::TCP, 40000, 80)));
+    assert_eq!(state(&ct, &tcp4(S, C, (80, 40000), RST, 9_999_999, 0, 0), &lookup(0), t), INV);
     // With sequence checking off the far segment passes.
     ct.set_tcp_seq_check(false);
     assert_eq!(state(&ct, &far, &lookup(0), t), EST);
     ct.set_tcp_seq_check(true);
     // An exact RST resets: TIME_WAIT.
     let e = ct.dump(None, t)[0];
-    let crate::ProtoInfo::Tcp { state_orig, .. } = e.protoinfo else {
-        panic!()
-    };
+    let crate::ProtoInfo::Tcp { state_orig, .. } = e.protoinfo else { panic!() };
     assert_eq!(state_orig, TcpState::Established);
-    assert_eq!(
-        state(&ct, &tcp4(S, C, (80, 40000), RST, 701, 0, 0), &lookup(0), t),
-        EST_RPL
-    );
+    assert_eq!(state(&ct, &tcp4(S, C, (80, 40000), RST, 701, 0, 0), &lookup(0), t), EST_RPL);
     assert!(format_entry(&ct.dump(None, t)[0], false).ends_with("protoinfo=(state=TIME_WAIT)"));
 }
 
@@ -466,33 +301,9 @@ fn tcp_midstream_pickup() {
     // A plain ACK may start tracking (connections that predate the tracker).
     let ct = Conntrack::new(CtConfig::default());
     let t = secs(5);
-    assert_eq!(
-        state(
-            &ct,
-            &tcp4(C, S, (40001, 22), ACK | PSH, 5555, 777, 50),
-            &commit(0),
-            t
-        ),
-        NEW
-    );
-    assert_eq!(
-        state(
-            &ct,
-            &tcp4(S, C, (22, 40001), ACK, 777, 5605, 0),
-            &lookup(0),
-            t
-        ),
-        EST_RPL
-    );
-    assert_eq!(
-        state(
-            &ct,
-            &tcp4(C, S, (40001, 22), ACK | PSH, 5605, 777, 50),
-            &lookup(0),
-            t
-        ),
-        EST
-    );
+    assert_eq!(state(&ct, &tcp4(C, S, (40001, 22), ACK | PSH, 5555, 777, 50), &commit(0), t), NEW);
+    assert_eq!(state(&ct, &tcp4(S, C, (22, 40001), ACK, 777, 5605, 0), &lookup(0), t), EST_RPL);
+    assert_eq!(state(&ct, &tcp4(C, S, (40001, 22), ACK | PSH, 5605, 777, 50), &lookup(0), t), EST);
 }
 
 // -------------------------------------------------------------- UDP, ICMP
@@ -535,16 +346,7 @@ fn icmp_echo_v4_and_v6() {
     // ct_tp_src/dst carry the original type and code.
     let mut k = FlowKey::default();
     v.apply(&mut k);
-    assert_eq!(
-        (
-            k.ct_nw_src,
-            k.ct_nw_dst,
-            k.ct_nw_proto,
-            k.ct_tp_src,
-            k.ct_tp_dst
-        ),
-        (a, b, 1, 8, 0)
-    );
+    assert_eq!((k.ct_nw_src, k.ct_nw_dst, k.ct_nw_proto, k.ct_tp_src, k.ct_tp_dst), (a, b, 1, 8, 0));
     assert_eq!(state(&ct, &req, &lookup(5), secs(1)), NEW);
     assert_eq!(state(&ct, &rep, &lookup(5), secs(1)), EST_RPL);
     assert_eq!(state(&ct, &req, &lookup(5), secs(2)), EST);
@@ -553,22 +355,11 @@ fn icmp_echo_v4_and_v6() {
         ["icmp,orig=(src=10.1.1.2,dst=10.1.1.1,id=7,type=8,code=0),reply=(src=10.1.1.1,dst=10.1.1.2,id=7,type=0,code=0),zone=5"]
     );
     // Another identifier is another connection.
-    assert_eq!(
-        state(
-            &ct,
-            &ipv4(a, b, proto::ICMP, &icmp_echo(8, 8, 1)),
-            &lookup(5),
-            secs(2)
-        ),
-        NEW
-    );
+    assert_eq!(state(&ct, &ipv4(a, b, proto::ICMP, &icmp_echo(8, 8, 1)), &lookup(5), secs(2)), NEW);
     // A non-zero code on an echo is invalid.
     let mut odd = icmp_echo(8, 7, 2);
     odd[1] = 1;
-    assert_eq!(
-        state(&ct, &ipv4(a, b, proto::ICMP, &odd), &lookup(5), secs(2)),
-        INV
-    );
+    assert_eq!(state(&ct, &ipv4(a, b, proto::ICMP, &odd), &lookup(5), secs(2)), INV);
 
     let req6 = ipv6("fc00::1", "fc00::2", 58, &icmp_echo(128, 3, 1));
     let rep6 = ipv6("fc00::2", "fc00::1", 58, &icmp_echo(129, 3, 1));
@@ -576,10 +367,7 @@ fn icmp_echo_v4_and_v6() {
     assert_eq!(v.state, NEW);
     let mut k = FlowKey::default();
     v.apply(&mut k);
-    assert_eq!(
-        k.ct_ipv6_src,
-        "fc00::1".parse::<std::net::Ipv6Addr>().unwrap().octets()
-    );
+    assert_eq!(k.ct_ipv6_src, "fc00::1".parse::<std::net::Ipv6Addr>().unwrap().octets());
     assert_eq!((k.ct_nw_src, k.ct_nw_proto, k.ct_tp_src), ([0; 4], 58, 128));
     assert_eq!(state(&ct, &rep6, &lookup(1), secs(1)), EST_RPL);
     assert_eq!(
@@ -591,9 +379,7 @@ fn icmp_echo_v4_and_v6() {
         "fc00::1",
         "ff02::1:ff00:2",
         58,
-        &[
-            135, 0, 0, 0, 0, 0, 0, 0, 0xfc, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2,
-        ],
+        &[135, 0, 0, 0, 0, 0, 0, 0, 0xfc, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
     );
     assert_eq!(state(&ct, &ns, &lookup(1), secs(1)), INV);
 }
@@ -618,10 +404,7 @@ fn icmp_error_is_related() {
     let err = ipv4(S, C, proto::ICMP, &icmp_error(3, 3, quoted));
     let v = verdict(&ct, &err, &lookup(0), secs(1));
     assert_eq!(v.state, REL_RPL);
-    assert_eq!(
-        v.orig,
-        Some(CtTuple::ports(ip(C), ip(S), proto::UDP, 5000, 53))
-    );
+    assert_eq!(v.orig, Some(CtTuple::ports(ip(C), ip(S), proto::UDP, 5000, 53)));
     // The error did not answer the UDP flow: the query is still +new.
     assert_eq!(state(&ct, &q, &lookup(0), secs(1)), NEW);
 
@@ -641,12 +424,7 @@ fn icmp_error_is_related() {
 #[test]
 fn icmpv6_packet_too_big_is_related_to_tcp() {
     let ct = Conntrack::new(CtConfig::default());
-    let syn = ipv6(
-        "fc00::1",
-        "fc00::2",
-        6,
-        &tcp_hdr(40000, 443, SYN, 1, 0, 0, None),
-    );
+    let syn = ipv6("fc00::1", "fc00::2", 6, &tcp_hdr(40000, 443, SYN, 1, 0, 0, None));
     assert_eq!(state(&ct, &syn, &commit(0), secs(0)), NEW);
     // A router on the way says the SYN was too big (type 2, MTU in bytes 4-7).
     let mut ptb = vec![2, 0, 0, 0, 0, 0, 0x05, 0x00];
@@ -669,16 +447,7 @@ fn unparseable_packets_are_invalid_without_tuple() {
     let ct = Conntrack::new(CtConfig::default());
     let check = |pkt: &[u8]| {
         let v = verdict(&ct, pkt, &commit(3), secs(0));
-        assert_eq!(
-            v,
-            CtVerdict {
-                state: INV,
-                zone: 3,
-                mark: 0,
-                label: 0,
-                orig: None
-            }
-        );
+        assert_eq!(v, CtVerdict { state: INV, zone: 3, mark: 0, label: 0, orig: None });
     };
     // First fragment of a UDP datagram (MF set).
     let mut frag = udp4(C, S, 1, 2);
@@ -706,15 +475,7 @@ fn other_protocols_are_tracked_by_address() {
     let ct = Conntrack::new(CtConfig::default());
     let gre = ipv4(C, S, 47, &[0, 0, 0x65, 0x58]);
     assert_eq!(state(&ct, &gre, &commit(0), secs(0)), NEW);
-    assert_eq!(
-        state(
-            &ct,
-            &ipv4(S, C, 47, &[0, 0, 0x65, 0x58]),
-            &lookup(0),
-            secs(0)
-        ),
-        EST_RPL
-    );
+    assert_eq!(state(&ct, &ipv4(S, C, 47, &[0, 0, 0x65, 0x58]), &lookup(0), secs(0)), EST_RPL);
     assert_eq!(
         dump_lines(&ct, None, secs(0), false),
         ["47,orig=(src=10.0.0.1,dst=10.0.0.2,sport=0,dport=0),reply=(src=10.0.0.2,dst=10.0.0.1,sport=0,dport=0)"]
@@ -722,10 +483,7 @@ fn other_protocols_are_tracked_by_address() {
     // SCTP gets its ports.
     let mut sctp = vec![0x0b, 0xb8, 0x0b, 0xb9, 0, 0, 0, 1, 0, 0, 0, 0];
     sctp.extend_from_slice(&[1, 0, 0, 4]);
-    assert_eq!(
-        state(&ct, &ipv4(C, S, proto::SCTP, &sctp), &commit(0), secs(0)),
-        NEW
-    );
+    assert_eq!(state(&ct, &ipv4(C, S, proto::SCTP, &sctp), &commit(0), secs(0)), NEW);
     assert!(dump_lines(&ct, None, secs(0), false).contains(
         &"sctp,orig=(src=10.0.0.1,dst=10.0.0.2,sport=3000,dport=3001),reply=(src=10.0.0.2,dst=10.0.0.1,sport=3001,dport=3000)".to_string()
     ));
@@ -734,15 +492,8 @@ fn other_protocols_are_tracked_by_address() {
 #[test]
 fn nat_is_refused() {
     let ct = Conntrack::new(CtConfig::default());
-    let a = CtAction {
-        commit: true,
-        nat: Some(NatAction::default()),
-        ..Default::default()
-    };
-    assert_eq!(
-        run(&ct, &udp4(C, S, 1, 2), &a, secs(0)),
-        CtOutcome::Drop(DropReason::CtNatUnsupported)
-    );
+    let a = CtAction { commit: true, nat: Some(NatAction::default()), ..Default::default() };
+    assert_eq!(run(&ct, &udp4(C, S, 1, 2), &a, secs(0)), CtOutcome::Drop(DropReason::CtNatUnsupported));
     assert!(ct.is_empty());
 }
 
@@ -785,16 +536,9 @@ fn mark_and_label_are_masked_and_reported() {
     let v = verdict(&ct, &r, &lookup(0), secs(0));
     assert_eq!((v.state, v.mark, v.label), (EST_RPL, 170, 0xaa00000000));
     // A masked update touches only the masked bits; lookups change nothing.
-    let a2 = CtAction {
-        commit: true,
-        mark: Some(Masked::new(0x1200, 0xff00)),
-        ..Default::default()
-    };
+    let a2 = CtAction { commit: true, mark: Some(Masked::new(0x1200, 0xff00)), ..Default::default() };
     assert_eq!(verdict(&ct, &q, &a2, secs(0)).mark, 0x12aa);
-    let a3 = CtAction {
-        mark: Some(Masked::new(0, u32::MAX)),
-        ..Default::default()
-    };
+    let a3 = CtAction { mark: Some(Masked::new(0, u32::MAX)), ..Default::default() };
     assert_eq!(verdict(&ct, &q, &a3, secs(0)).mark, 0x12aa);
     assert_eq!(
         dump_lines(&ct, None, secs(0), false),
@@ -802,20 +546,8 @@ fn mark_and_label_are_masked_and_reported() {
     );
     let mut k = FlowKey::default();
     verdict(&ct, &r, &lookup(0), secs(0)).apply(&mut k);
-    assert_eq!(
-        (k.ct_state, k.ct_mark, k.ct_label),
-        (EST_RPL, 0x12aa, 0xaa00000000)
-    );
-    assert_eq!(
-        (
-            k.ct_nw_src,
-            k.ct_nw_dst,
-            k.ct_nw_proto,
-            k.ct_tp_src,
-            k.ct_tp_dst
-        ),
-        (C, S, 17, 1, 2)
-    );
+    assert_eq!((k.ct_state, k.ct_mark, k.ct_label), (EST_RPL, 0x12aa, 0xaa00000000));
+    assert_eq!((k.ct_nw_src, k.ct_nw_dst, k.ct_nw_proto, k.ct_tp_src, k.ct_tp_dst), (C, S, 17, 1, 2));
 }
 
 #[test]
@@ -824,11 +556,7 @@ fn force_commit_replaces_reverse_connection() {
     let q = udp4(C, S, 1, 2);
     let r = udp4(S, C, 2, 1);
     assert_eq!(state(&ct, &q, &commit(0), secs(0)), NEW);
-    let force = CtAction {
-        commit: true,
-        force: true,
-        ..Default::default()
-    };
+    let force = CtAction { commit: true, force: true, ..Default::default() };
     // Same direction: nothing special.
     assert_eq!(state(&ct, &q, &force, secs(0)), NEW);
     // Reply direction: the old connection goes, a new one starts from S.
@@ -849,19 +577,13 @@ fn second_pass_in_same_zone_keeps_state() {
     // The reply, twice in zone 9 as after a recirculation.
     let r = udp4(S, C, 2, 1);
     let (mut k, l) = key_of(&r);
-    let CtOutcome::Tracked(v1) = ct.execute(&r, &k, &l, &lookup(9), secs(1)) else {
-        panic!()
-    };
+    let CtOutcome::Tracked(v1) = ct.execute(&r, &k, &l, &lookup(9), secs(1)) else { panic!() };
     assert_eq!(v1.state, EST_RPL);
     v1.apply(&mut k);
-    let CtOutcome::Tracked(v2) = ct.execute(&r, &k, &l, &commit(9), secs(1)) else {
-        panic!()
-    };
+    let CtOutcome::Tracked(v2) = ct.execute(&r, &k, &l, &commit(9), secs(1)) else { panic!() };
     assert_eq!(v2, v1);
     // In another zone it is tracked afresh.
-    let CtOutcome::Tracked(v3) = ct.execute(&r, &k, &l, &lookup(10), secs(1)) else {
-        panic!()
-    };
+    let CtOutcome::Tracked(v3) = ct.execute(&r, &k, &l, &lookup(10), secs(1)) else { panic!() };
     assert_eq!(v3.state, NEW);
 }
 
@@ -878,24 +600,15 @@ fn table_and_zone_limits() {
     });
     let t = secs(0);
     assert_eq!(state(&ct, &udp4(C, S, 1, 1), &commit(7), t), NEW);
-    assert_eq!(
-        run(&ct, &udp4(C, S, 1, 2), &commit(7), t),
-        CtOutcome::Drop(DropReason::CtZoneLimit)
-    );
-    assert_eq!(
-        run(&ct, &udp4(C, S, 1, 2), &commit(8), t),
-        CtOutcome::Drop(DropReason::CtZoneLimit)
-    );
+    assert_eq!(run(&ct, &udp4(C, S, 1, 2), &commit(7), t), CtOutcome::Drop(DropReason::CtZoneLimit));
+    assert_eq!(run(&ct, &udp4(C, S, 1, 2), &commit(8), t), CtOutcome::Drop(DropReason::CtZoneLimit));
     // Without commit, nothing is counted and nothing is dropped.
     assert_eq!(state(&ct, &udp4(C, S, 1, 2), &lookup(7), t), NEW);
     // Existing connections are unaffected by the limit.
     assert_eq!(state(&ct, &udp4(S, C, 1, 1), &commit(7), t), EST_RPL);
     assert_eq!(state(&ct, &udp4(C, S, 1, 3), &commit(0), t), NEW);
     assert_eq!(state(&ct, &udp4(C, S, 1, 4), &commit(0), t), NEW);
-    assert_eq!(
-        run(&ct, &udp4(C, S, 1, 5), &commit(0), t),
-        CtOutcome::Drop(DropReason::CtTableFull)
-    );
+    assert_eq!(run(&ct, &udp4(C, S, 1, 5), &commit(0), t), CtOutcome::Drop(DropReason::CtTableFull));
     assert_eq!(ct.len(), 3);
 
     // A default limit applies to zones without their own.
@@ -904,10 +617,7 @@ fn table_and_zone_limits() {
     ct.set_max_entries(100);
     assert_eq!(state(&ct, &udp4(C, S, 2, 1), &commit(4), t), NEW);
     assert_eq!(state(&ct, &udp4(C, S, 2, 2), &commit(4), t), NEW);
-    assert_eq!(
-        run(&ct, &udp4(C, S, 2, 3), &commit(4), t),
-        CtOutcome::Drop(DropReason::CtZoneLimit)
-    );
+    assert_eq!(run(&ct, &udp4(C, S, 2, 3), &commit(4), t), CtOutcome::Drop(DropReason::CtZoneLimit));
     assert_eq!(state(&ct, &udp4(C, S, 2, 3), &commit(5), t), NEW);
     // Default 0 means no default.
     ct.set_limits(Some(0), HashMap::new());
@@ -918,15 +628,8 @@ fn table_and_zone_limits() {
 
 #[test]
 fn expiry_on_injected_clock() {
-    let to = Timeouts {
-        udp_first: secs(10),
-        udp_multiple: secs(5),
-        ..Timeouts::default()
-    };
-    let ct = Conntrack::new(CtConfig {
-        timeouts: to,
-        ..CtConfig::default()
-    });
+    let to = Timeouts { udp_first: secs(10), udp_multiple: secs(5), ..Timeouts::default() };
+    let ct = Conntrack::new(CtConfig { timeouts: to, ..CtConfig::default() });
     let q = udp4(C, S, 1, 2);
     let t0 = secs(100);
     assert_eq!(state(&ct, &q, &commit(0), t0), NEW);
@@ -934,26 +637,16 @@ fn expiry_on_injected_clock() {
     // Not yet expired at 9.999 s.
     assert_eq!(ct.expire(t0 + Duration::from_millis(9_999)), 0);
     // Expired at exactly 10 s: invisible to packets and dumps, still counted.
-    assert_eq!(
-        state(&ct, &udp4(S, C, 2, 1), &lookup(0), t0 + secs(10)),
-        NEW
-    );
+    assert_eq!(state(&ct, &udp4(S, C, 2, 1), &lookup(0), t0 + secs(10)), NEW);
     assert!(ct.dump(None, t0 + secs(10)).is_empty());
     assert_eq!(ct.len(), 1);
-    assert!(!ct.touch(
-        0,
-        &CtTuple::ports(ip(C), ip(S), proto::UDP, 1, 2),
-        t0 + secs(10)
-    ));
+    assert!(!ct.touch(0, &CtTuple::ports(ip(C), ip(S), proto::UDP, 1, 2), t0 + secs(10)));
     assert_eq!(ct.expire(t0 + secs(10)), 1);
     assert!(ct.is_empty());
 
     // touch() keeps a live connection alive with its current timeout.
     assert_eq!(state(&ct, &q, &commit(0), t0), NEW);
-    assert_eq!(
-        state(&ct, &udp4(S, C, 2, 1), &lookup(0), t0 + secs(1)),
-        EST_RPL
-    );
+    assert_eq!(state(&ct, &udp4(S, C, 2, 1), &lookup(0), t0 + secs(1)), EST_RPL);
     let rev = CtTuple::ports(ip(S), ip(C), proto::UDP, 2, 1);
     assert!(ct.touch(0, &rev, t0 + secs(5)));
     assert!(!ct.touch(1, &rev, t0 + secs(5)));
@@ -1008,14 +701,7 @@ mod model {
 
     #[derive(Clone, Debug)]
     enum Op {
-        Packet {
-            from: u8,
-            to: u8,
-            sport: u16,
-            dport: u16,
-            zone: u16,
-            commit: bool,
-        },
+        Packet { from: u8, to: u8, sport: u16, dport: u16, zone: u16, commit: bool },
         Advance(u64),
         Expire,
         Flush(Option<u16>),

@@ -101,12 +101,7 @@ impl ConnKey {
         h.write_u128(src);
         h.write_u128(dst);
         h.write_u64(meta);
-        ConnKey {
-            hash: h.finish(),
-            src,
-            dst,
-            meta,
-        }
+        ConnKey { hash: h.finish(), src, dst, meta }
     }
 
     fn zone(&self) -> u16 {
@@ -134,10 +129,7 @@ impl Limits {
     /// The limit that applies to `zone`, if any. A zone-specific limit of 0
     /// admits nothing; a default of 0 means "no default", as in OVS.
     fn for_zone(&self, zone: u16) -> Option<usize> {
-        self.zone_limits
-            .get(&zone)
-            .copied()
-            .or(self.default_zone_limit.filter(|l| *l > 0))
+        self.zone_limits.get(&zone).copied().or(self.default_zone_limit.filter(|l| *l > 0))
     }
 }
 
@@ -154,10 +146,7 @@ pub struct Conntrack {
 
 impl std::fmt::Debug for Conntrack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Conntrack")
-            .field("len", &self.len())
-            .field("timeouts", &self.timeouts)
-            .finish_non_exhaustive()
+        f.debug_struct("Conntrack").field("len", &self.len()).field("timeouts", &self.timeouts).finish_non_exhaustive()
     }
 }
 
@@ -179,9 +168,7 @@ impl Conntrack {
     /// An empty tracker.
     pub fn new(cfg: CtConfig) -> Self {
         Conntrack {
-            shards: (0..N_SHARDS)
-                .map(|_| Mutex::new(HashMap::with_hasher(PrehashedState)))
-                .collect(),
+            shards: (0..N_SHARDS).map(|_| Mutex::new(HashMap::with_hasher(PrehashedState))).collect(),
             key_seed: SeededState::new(),
             timeouts: cfg.timeouts,
             n_conns: AtomicUsize::new(0),
@@ -208,14 +195,7 @@ impl Conntrack {
     /// a recirculation): such a packet is not run through the state machine
     /// again, as in OVS. Never panics on any input; per-packet failures are
     /// `+inv` verdicts or [`CtOutcome::Drop`], never errors.
-    pub fn execute(
-        &self,
-        pkt: &[u8],
-        key: &FlowKey,
-        layout: &Layout,
-        action: &CtAction,
-        now: Duration,
-    ) -> CtOutcome {
+    pub fn execute(&self, pkt: &[u8], key: &FlowKey, layout: &Layout, action: &CtAction, now: Duration) -> CtOutcome {
         if action.nat.is_some() {
             return CtOutcome::Drop(DropReason::CtNatUnsupported);
         }
@@ -260,9 +240,7 @@ impl Conntrack {
                     state = ct_state::REL | if reply { ct_state::RPL } else { 0 };
                 } else {
                     match self.update(c, &p, reply, seq_check, now) {
-                        Update::Valid => {
-                            state = ct_state::EST | if reply { ct_state::RPL } else { 0 }
-                        }
+                        Update::Valid => state = ct_state::EST | if reply { ct_state::RPL } else { 0 },
                         Update::ValidNew => state = ct_state::NEW,
                         Update::Invalid => state = ct_state::INV,
                         Update::New => {
@@ -275,11 +253,7 @@ impl Conntrack {
             }
             // An ICMP error about nothing we know.
             None if p.related => {
-                return CtOutcome::Tracked(CtVerdict::with_tuple(
-                    ct_state::INV | ct_state::TRK,
-                    zone,
-                    p.tuple,
-                ));
+                return CtOutcome::Tracked(CtVerdict::with_tuple(ct_state::INV | ct_state::TRK, zone, p.tuple));
             }
             None => create = true,
         }
@@ -289,18 +263,10 @@ impl Conntrack {
                 self.remove_locked(&mut shard, &ck);
             }
             if !p.valid_new() {
-                return CtOutcome::Tracked(CtVerdict::with_tuple(
-                    ct_state::INV | ct_state::TRK,
-                    zone,
-                    p.tuple,
-                ));
+                return CtOutcome::Tracked(CtVerdict::with_tuple(ct_state::INV | ct_state::TRK, zone, p.tuple));
             }
             if !action.commit {
-                return CtOutcome::Tracked(CtVerdict::with_tuple(
-                    ct_state::NEW | ct_state::TRK,
-                    zone,
-                    p.tuple,
-                ));
+                return CtOutcome::Tracked(CtVerdict::with_tuple(ct_state::NEW | ct_state::TRK, zone, p.tuple));
             }
             // An expired entry under the same key is replaced.
             self.remove_locked(&mut shard, &ck);
@@ -347,14 +313,7 @@ impl Conntrack {
     }
 
     /// Run the protocol tracker and refresh the expiry if it says so.
-    fn update(
-        &self,
-        c: &mut Conn,
-        p: &Parsed,
-        reply: bool,
-        seq_check: bool,
-        now: Duration,
-    ) -> Update {
+    fn update(&self, c: &mut Conn, p: &Parsed, reply: bool, seq_check: bool, now: Duration) -> Update {
         let (u, kind) = match (&mut c.state, p.tcp) {
             (ProtoState::Tcp(t), Some(seg)) => t.update(&seg, reply, seq_check),
             (ProtoState::Tcp(_), None) => (Update::Invalid, None),
@@ -375,23 +334,15 @@ impl Conntrack {
         let zc = &self.zone_counts[usize::from(zone)];
         match limits.for_zone(zone) {
             Some(l) => {
-                zc.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                    ((n as usize) < l).then_some(n + 1)
-                })
-                .map_err(|_| DropReason::CtZoneLimit)?;
+                zc.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| ((n as usize) < l).then_some(n + 1))
+                    .map_err(|_| DropReason::CtZoneLimit)?;
             }
             None => {
                 zc.fetch_add(1, Ordering::AcqRel);
             }
         }
         let max = limits.max_entries;
-        if self
-            .n_conns
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .is_err()
-        {
+        if self.n_conns.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1)).is_err() {
             zc.fetch_sub(1, Ordering::AcqRel);
             return Err(DropReason::CtTableFull);
         }
@@ -495,10 +446,7 @@ impl Conntrack {
 
     /// Change the total connection limit (`dpctl/ct-set-maxconns`).
     pub fn set_max_entries(&self, max_entries: usize) {
-        self.limits
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .max_entries = max_entries;
+        self.limits.write().unwrap_or_else(|e| e.into_inner()).max_entries = max_entries;
     }
 
     /// Connections currently counted against `zone` (including expired ones
@@ -535,14 +483,8 @@ fn new_state(p: &Parsed) -> (ProtoState, TimeoutKind) {
             let (t, k) = TcpConn::new(&seg);
             (ProtoState::Tcp(t), k)
         }
-        (proto::ICMP | proto::ICMPV6, _) => (
-            ProtoState::Icmp(IcmpState::First),
-            IcmpState::First.timeout(),
-        ),
-        _ => (
-            ProtoState::Other(OtherState::First),
-            OtherState::First.timeout(),
-        ),
+        (proto::ICMP | proto::ICMPV6, _) => (ProtoState::Icmp(IcmpState::First), IcmpState::First.timeout()),
+        _ => (ProtoState::Other(OtherState::First), OtherState::First.timeout()),
     }
 }
 
@@ -572,25 +514,13 @@ impl CtVerdict {
     /// `+trk+inv` for a packet conntrack could not parse: no tuple, zero
     /// mark and label.
     fn untracked_invalid(zone: u16) -> Self {
-        CtVerdict {
-            state: ct_state::INV | ct_state::TRK,
-            zone,
-            mark: 0,
-            label: 0,
-            orig: None,
-        }
+        CtVerdict { state: ct_state::INV | ct_state::TRK, zone, mark: 0, label: 0, orig: None }
     }
 
     /// A verdict without a connection behind it: mark and label zero, the
     /// packet's own tuple as the original direction (as OVS writes it).
     fn with_tuple(state: u8, zone: u16, t: CtTuple) -> Self {
-        CtVerdict {
-            state,
-            zone,
-            mark: 0,
-            label: 0,
-            orig: Some(t),
-        }
+        CtVerdict { state, zone, mark: 0, label: 0, orig: Some(t) }
     }
 
     /// Write `ct_state`, `ct_zone`, `ct_mark`, `ct_label` and the

@@ -51,24 +51,12 @@ impl CtTuple {
     /// A tuple for a protocol with ports (TCP, UDP, SCTP), or with none
     /// (pass zero ports).
     pub fn ports(src: IpAddr, dst: IpAddr, proto: u8, sport: u16, dport: u16) -> Self {
-        CtTuple {
-            src,
-            dst,
-            proto,
-            sport,
-            dport,
-        }
+        CtTuple { src, dst, proto, sport, dport }
     }
 
     /// An ICMP/ICMPv6 query tuple (echo, timestamp, information).
     pub fn icmp(src: IpAddr, dst: IpAddr, proto: u8, id: u16, icmp_type: u8, code: u8) -> Self {
-        CtTuple {
-            src,
-            dst,
-            proto,
-            sport: id,
-            dport: u16::from_be_bytes([icmp_type, code]),
-        }
+        CtTuple { src, dst, proto, sport: id, dport: u16::from_be_bytes([icmp_type, code]) }
     }
 
     /// True for ICMP and ICMPv6 tuples.
@@ -102,22 +90,9 @@ impl CtTuple {
     pub fn reverse(&self) -> Self {
         if self.is_icmp() {
             let t = reverse_icmp_type(self.proto, self.icmp_type());
-            CtTuple::icmp(
-                self.dst,
-                self.src,
-                self.proto,
-                self.sport,
-                t,
-                self.icmp_code(),
-            )
+            CtTuple::icmp(self.dst, self.src, self.proto, self.sport, t, self.icmp_code())
         } else {
-            CtTuple {
-                src: self.dst,
-                dst: self.src,
-                proto: self.proto,
-                sport: self.dport,
-                dport: self.sport,
-            }
+            CtTuple { src: self.dst, dst: self.src, proto: self.proto, sport: self.dport, dport: self.sport }
         }
     }
 }
@@ -150,13 +125,7 @@ impl fmt::Display for CtTuple {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "src={},dst={}", self.src, self.dst)?;
         if self.is_icmp() {
-            write!(
-                f,
-                ",id={},type={},code={}",
-                self.icmp_id(),
-                self.icmp_type(),
-                self.icmp_code()
-            )
+            write!(f, ",id={},type={},code={}", self.icmp_id(), self.icmp_type(), self.icmp_code())
         } else {
             write!(f, ",sport={},dport={}", self.sport, self.dport)
         }
@@ -178,29 +147,16 @@ mod tests {
         assert_eq!(t.reverse().reverse(), t);
         let e = CtTuple::icmp(A, B, proto::ICMP, 0x1234, 8, 0);
         let r = e.reverse();
-        assert_eq!(
-            (r.src, r.icmp_id(), r.icmp_type(), r.icmp_code()),
-            (B, 0x1234, 0, 0)
-        );
+        assert_eq!((r.src, r.icmp_id(), r.icmp_type(), r.icmp_code()), (B, 0x1234, 0, 0));
         let ts = CtTuple::icmp(A, B, proto::ICMP, 1, ICMP4_TIMESTAMP, 0);
         assert_eq!(ts.reverse().icmp_type(), ICMP4_TIMESTAMP_REPLY);
-        let e6 = CtTuple::icmp(
-            "fc00::1".parse().unwrap(),
-            "fc00::2".parse().unwrap(),
-            proto::ICMPV6,
-            7,
-            128,
-            0,
-        );
+        let e6 = CtTuple::icmp("fc00::1".parse().unwrap(), "fc00::2".parse().unwrap(), proto::ICMPV6, 7, 128, 0);
         assert_eq!(e6.reverse().icmp_type(), 129);
     }
 
     #[test]
     fn display_matches_ct_dpif() {
-        assert_eq!(
-            CtTuple::ports(A, B, proto::UDP, 1, 2).to_string(),
-            "src=10.0.0.1,dst=10.0.0.2,sport=1,dport=2"
-        );
+        assert_eq!(CtTuple::ports(A, B, proto::UDP, 1, 2).to_string(), "src=10.0.0.1,dst=10.0.0.2,sport=1,dport=2");
         assert_eq!(
             CtTuple::icmp(A, B, proto::ICMP, 9, 8, 0).to_string(),
             "src=10.0.0.1,dst=10.0.0.2,id=9,type=8,code=0"
