@@ -220,7 +220,7 @@ impl<T: FlowTable> Datapath<T> {
     /// The megaflow with this ufid, if installed.
     pub fn flow_get(&self, ufid: u128) -> Option<Arc<Megaflow>> {
         let (k, m) = *self.by_ufid.lock().unwrap_or_else(|e| e.into_inner()).get(&ufid)?;
-        self.flows.snapshot().into_iter().find(|f| f.key.masked(&f.mask) == k.masked(&m) && f.mask == m)
+        self.flows.get(&k, &m)
     }
 
     /// All installed megaflows.
@@ -313,23 +313,28 @@ impl<T: FlowTable> Datapath<T> {
                     return PacketFate::Dropped(r);
                 }
             };
-            let Some(flow) = self.flows.lookup(&key) else {
+            // Actions rewrite `key` while the table still holds the probe.
+            let probe = key;
+            let hit = self.flows.lookup_with(&probe, |flow| {
+                flow.stats.hit(pkt.len(), key.tcp_flags, now);
+                let mut ctx = ExecContext {
+                    conntrack: &self.conntrack,
+                    now,
+                    sink: &mut *sink,
+                    forked: &mut *forked,
+                    unknown_port_outputs: 0,
+                };
+                let next = execute(&mut ctx, pkt, &mut key, &mut layout, &flow.actions);
+                (next, ctx.unknown_port_outputs)
+            });
+            let Some((next, unknown_port_outputs)) = hit else {
                 counts.missed += 1;
                 sink.miss(pkt, &key);
                 return PacketFate::Upcall;
             };
             counts.hit += 1;
-            flow.stats.hit(pkt.len(), key.tcp_flags, now);
-            let mut ctx = ExecContext {
-                conntrack: &self.conntrack,
-                now,
-                sink: &mut *sink,
-                forked: &mut *forked,
-                unknown_port_outputs: 0,
-            };
-            let next = execute(&mut ctx, pkt, &mut key, &mut layout, &flow.actions);
-            if ctx.unknown_port_outputs > 0 {
-                self.drops[DropReason::OutputPortUnknown.code() as usize].fetch_add(ctx.unknown_port_outputs, Relaxed);
+            if unknown_port_outputs > 0 {
+                self.drops[DropReason::OutputPortUnknown.code() as usize].fetch_add(unknown_port_outputs, Relaxed);
             }
             match next {
                 Next::Done => return PacketFate::Forwarded,

@@ -16,7 +16,14 @@ use std::sync::{Arc, RwLock};
 /// `insert` replaces an entry with the same masked key and mask.
 pub trait FlowTable: Send + Sync + Default {
     /// Find a megaflow matching `key`.
-    fn lookup(&self, key: &FlowKey) -> Option<Arc<Megaflow>>;
+    fn lookup(&self, key: &FlowKey) -> Option<Arc<Megaflow>> {
+        self.lookup_with(key, Arc::clone)
+    }
+    /// Find a megaflow matching `key` and run `f` on it without taking a
+    /// reference count (the per-packet path: no shared-counter traffic).
+    fn lookup_with<R>(&self, key: &FlowKey, f: impl FnOnce(&Arc<Megaflow>) -> R) -> Option<R>;
+    /// The megaflow with exactly this key (under `mask`) and mask.
+    fn get(&self, key: &FlowKey, mask: &FlowMask) -> Option<Arc<Megaflow>>;
     /// Insert or replace; returns the replaced megaflow.
     fn insert(&self, flow: Arc<Megaflow>) -> Option<Arc<Megaflow>>;
     /// Remove the megaflow with this key and mask.
@@ -35,8 +42,11 @@ pub trait FlowTable: Send + Sync + Default {
 
 impl FlowTable for Classifier<Arc<Megaflow>> {
     #[inline]
-    fn lookup(&self, key: &FlowKey) -> Option<Arc<Megaflow>> {
-        Classifier::lookup(self, key)
+    fn lookup_with<R>(&self, key: &FlowKey, f: impl FnOnce(&Arc<Megaflow>) -> R) -> Option<R> {
+        Classifier::lookup_with(self, key, |flow, _mask| f(flow))
+    }
+    fn get(&self, key: &FlowKey, mask: &FlowMask) -> Option<Arc<Megaflow>> {
+        Classifier::get(self, key, mask)
     }
     fn insert(&self, flow: Arc<Megaflow>) -> Option<Arc<Megaflow>> {
         let (k, m) = (flow.key, flow.mask);
@@ -63,8 +73,12 @@ impl FlowTable for Classifier<Arc<Megaflow>> {
 pub struct LinearTable(RwLock<LinearClassifier<Arc<Megaflow>>>);
 
 impl FlowTable for LinearTable {
-    fn lookup(&self, key: &FlowKey) -> Option<Arc<Megaflow>> {
-        self.0.read().ok()?.lookup(key)
+    fn lookup_with<R>(&self, key: &FlowKey, f: impl FnOnce(&Arc<Megaflow>) -> R) -> Option<R> {
+        let flow = self.0.read().ok()?.lookup(key)?;
+        Some(f(&flow))
+    }
+    fn get(&self, key: &FlowKey, mask: &FlowMask) -> Option<Arc<Megaflow>> {
+        self.0.read().ok()?.get(key, mask).cloned()
     }
     fn insert(&self, flow: Arc<Megaflow>) -> Option<Arc<Megaflow>> {
         let (k, m) = (flow.key, flow.mask);

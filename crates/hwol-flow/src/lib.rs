@@ -24,7 +24,7 @@ pub mod drop;
 pub mod extract;
 pub mod key;
 
-pub use action::{Action, CtAction, Masked, NatAction, SetAction};
+pub use action::{Action, CtAction, Masked, NatAction, NatKind, PortNo, SetAction, UserspaceAction};
 pub use drop::DropReason;
 pub use extract::{extract, Layout, Metadata};
 pub use hwol_wire::EthAddr;
