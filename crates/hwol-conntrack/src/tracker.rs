@@ -529,17 +529,11 @@ impl CtVerdict {
     /// action does before recirculation. For ICMP the "ports" are the
     /// original direction's type and code. Without a tuple they are zeroed.
     pub fn apply(&self, key: &mut FlowKey) {
+        key.clear_ct();
         key.ct_state = self.state;
         key.ct_zone = self.zone;
         key.ct_mark = self.mark;
         key.ct_label = self.label;
-        key.ct_nw_src = [0; 4];
-        key.ct_nw_dst = [0; 4];
-        key.ct_ipv6_src = [0; 16];
-        key.ct_ipv6_dst = [0; 16];
-        key.ct_nw_proto = 0;
-        key.ct_tp_src = 0;
-        key.ct_tp_dst = 0;
         let Some(t) = self.orig else { return };
         match (t.src, t.dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {

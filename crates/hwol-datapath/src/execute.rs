@@ -91,7 +91,7 @@ pub fn execute<S: ActionSink>(
                 CtOutcome::Tracked(v) => v.apply(key),
                 CtOutcome::Drop(r) => return Next::Drop(r),
             },
-            Action::CtClear => clear_ct(key),
+            Action::CtClear => key.clear_ct(),
             Action::Recirc(id) => {
                 if i == last {
                     return Next::Recirc(*id);
@@ -113,20 +113,6 @@ pub fn execute<S: ActionSink>(
         }
     }
     Next::Done
-}
-
-fn clear_ct(key: &mut FlowKey) {
-    key.ct_state = 0;
-    key.ct_zone = 0;
-    key.ct_mark = 0;
-    key.ct_label = 0;
-    key.ct_nw_src = [0; 4];
-    key.ct_nw_dst = [0; 4];
-    key.ct_ipv6_src = [0; 16];
-    key.ct_ipv6_dst = [0; 16];
-    key.ct_nw_proto = 0;
-    key.ct_tp_src = 0;
-    key.ct_tp_dst = 0;
 }
 
 fn push_vlan(pkt: &mut Packet, key: &mut FlowKey, layout: &mut Layout, tpid: u16, tci: u16) -> Result<(), DropReason> {

@@ -6,12 +6,14 @@ mod common;
 
 use common::*;
 use hwol_datapath::execute::{execute, ExecContext};
-use hwol_datapath::{Conntrack, Packet};
+use hwol_datapath::{Conntrack, FlowKey, Next, Packet};
 use hwol_flow::{extract, Action, Masked, Metadata, SetAction};
 use proptest::prelude::*;
 use std::time::Duration;
 
-fn run(frame: &[u8], set: SetAction, partial: bool) -> Packet {
+/// Execute `actions` on `frame`; returns the packet, how the list ended,
+/// what the sink saw, and the key as the actions left it.
+fn exec(frame: &[u8], actions: &[Action], partial: bool) -> (Packet, Next, Recorder, FlowKey) {
     let ct = Conntrack::new(Default::default());
     let mut sink = Recorder::default();
     let mut forked = Vec::new();
@@ -25,7 +27,12 @@ fn run(frame: &[u8], set: SetAction, partial: bool) -> Packet {
     let mut p = Packet::from_bytes(frame);
     p.l4_csum_partial = partial;
     let (mut key, mut layout) = extract(p.data(), &Metadata::default()).unwrap();
-    execute(&mut ctx, &mut p, &mut key, &mut layout, &[Action::Set { set, masked: true }]);
+    let next = execute(&mut ctx, &mut p, &mut key, &mut layout, actions);
+    (p, next, sink, key)
+}
+
+fn run(frame: &[u8], set: SetAction, partial: bool) -> Packet {
+    let (p, _, _, key) = exec(frame, &[Action::Set { set, masked: true }], partial);
     // The key must agree with a fresh extraction of the rewritten packet.
     let (fresh, _) = extract(p.data(), &Metadata::default()).unwrap();
     assert_eq!(fresh, key, "key drifted from packet after set");
@@ -103,30 +110,17 @@ fn eth_set_rewrites_addresses() {
 
 #[test]
 fn ipv4_set_on_arp_is_dropped_with_a_reason() {
-    let ct = Conntrack::new(Default::default());
-    let mut sink = Recorder::default();
-    let mut forked = Vec::new();
-    let mut ctx = ExecContext {
-        conntrack: &ct,
-        now: Duration::ZERO,
-        sink: &mut sink,
-        forked: &mut forked,
-        unknown_port_outputs: 0,
-    };
     let mut frame = vec![0xff; 6];
     frame.extend_from_slice(&MAC1);
     frame.extend_from_slice(&[0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1]);
     frame.extend_from_slice(&[0; 20]);
-    let mut p = Packet::from_bytes(&frame);
-    let (mut key, mut layout) = extract(p.data(), &Metadata::default()).unwrap();
     let set = SetAction::Ipv4 {
         src: Masked::new(IP1, [0xff; 4]),
         dst: Masked::default(),
         tos: Masked::default(),
         ttl: Masked::default(),
     };
-    let next =
-        execute(&mut ctx, &mut p, &mut key, &mut layout, &[Action::Set { set, masked: false }, Action::Output(1)]);
-    assert_eq!(next, hwol_datapath::Next::Drop(hwol_flow::DropReason::ActionHeaderMissing));
+    let (_, next, sink, _) = exec(&frame, &[Action::Set { set, masked: false }, Action::Output(1)], false);
+    assert_eq!(next, Next::Drop(hwol_flow::DropReason::ActionHeaderMissing));
     assert!(sink.outputs.is_empty());
 }

@@ -179,6 +179,22 @@ impl FlowKey {
         out
     }
 
+    /// Reset every conntrack field: state, zone, mark, label and the
+    /// original-direction tuple (what `ct_clear` does).
+    pub fn clear_ct(&mut self) {
+        self.ct_state = 0;
+        self.ct_zone = 0;
+        self.ct_mark = 0;
+        self.ct_label = 0;
+        self.ct_nw_src = [0; 4];
+        self.ct_nw_dst = [0; 4];
+        self.ct_ipv6_src = [0; 16];
+        self.ct_ipv6_dst = [0; 16];
+        self.ct_nw_proto = 0;
+        self.ct_tp_src = 0;
+        self.ct_tp_dst = 0;
+    }
+
     /// Ethernet source as an [`EthAddr`].
     pub fn eth_src(&self) -> EthAddr {
         EthAddr(self.eth_src)
