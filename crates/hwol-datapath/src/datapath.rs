@@ -280,6 +280,49 @@ impl<T: FlowTable> Datapath<T> {
         fate
     }
 
+    /// Execute `actions` on a packet that is not being looked up: what the
+    /// slow path does with the packet of an upcall once it has translated it.
+    /// A final `recirc` continues through the megaflow table as usual.
+    pub fn execute_actions<S: DatapathSink>(
+        &self,
+        pkt: &mut Packet,
+        md: Metadata,
+        actions: &[Action],
+        now: Duration,
+        sink: &mut S,
+    ) -> PacketFate {
+        let mut counts = PassCounts::default();
+        let mut forked = Vec::new();
+        let (mut key, mut layout) = match extract(pkt.data(), &md) {
+            Ok(x) => x,
+            Err(r) => {
+                self.count_drop(r);
+                return PacketFate::Dropped(r);
+            }
+        };
+        let mut ctx =
+            ExecContext { conntrack: &self.conntrack, now, sink: &mut *sink, forked: &mut forked, unknown_port_outputs: 0 };
+        let next = execute(&mut ctx, pkt, &mut key, &mut layout, actions);
+        if ctx.unknown_port_outputs > 0 {
+            self.drops[DropReason::OutputPortUnknown.code() as usize].fetch_add(ctx.unknown_port_outputs, Relaxed);
+        }
+        let fate = match next {
+            Next::Done => PacketFate::Forwarded,
+            Next::Drop(r) => {
+                self.count_drop(r);
+                PacketFate::Dropped(r)
+            }
+            Next::Recirc(id) => {
+                let mut md = Metadata::from_key(&key);
+                md.recirc_id = id;
+                self.run(pkt, md, 1, now, sink, &mut forked, &mut counts)
+            }
+        };
+        self.drain_forked(&mut forked, now, sink, &mut counts);
+        counts.flush(self);
+        fate
+    }
+
     fn drain_forked<S: DatapathSink>(
         &self,
         forked: &mut Vec<Forked>,

@@ -44,7 +44,7 @@ pub mod packet;
 pub mod table;
 
 pub use datapath::{
-    Datapath, DatapathConfig, DatapathSink, DpStats, FlowStats, Megaflow, PacketFate, MAX_RECIRC_DEPTH,
+    ufid_of, Datapath, DatapathConfig, DatapathSink, DpStats, FlowStats, Megaflow, PacketFate, MAX_RECIRC_DEPTH,
 };
 pub use execute::{execute, ActionSink, ExecContext, Forked, Next};
 pub use hwol_classifier::Classifier;
