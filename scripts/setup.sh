@@ -6,7 +6,7 @@
 # (rustup with a stable >= 1.95 toolchain; nightly is used only for fuzzing).
 set -euo pipefail
 
-APT_PACKAGES=(build-essential pkg-config git)
+APT_PACKAGES=(build-essential pkg-config git openvswitch-switch openvswitch-common)
 
 say() { printf '[setup] %s\n' "$*"; }
 
