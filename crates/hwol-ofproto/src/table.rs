@@ -1,0 +1,250 @@
+//! One OpenFlow table: a priority classifier that records what it looked at.
+//!
+//! # Lookup and un-wildcarding
+//!
+//! Rules are grouped into subtables by mask (tuple-space search again), and
+//! subtables are kept sorted by the highest priority they hold. A lookup
+//! probes subtables in that order and stops as soon as the next subtable's
+//! best priority cannot beat the rule already found.
+//!
+//! Every subtable probed, hit or miss, adds its whole mask to the
+//! translation's wildcard mask: had the packet differed in any of those bits
+//! the probe could have come out differently, so the megaflow must match
+//! them exactly. Subtables never probed (because a higher-priority rule was
+//! already found) add nothing, which is what keeps megaflows wide. OVS refines
+//! this further with staged lookup and prefix tries, which un-wildcard only
+//! a prefix of a missed subtable's mask; hwol does not (yet), so its
+//! megaflows can be narrower than OVS's for the same rules — never wider.
+//!
+//! # Conjunctive matches
+//!
+//! A rule whose actions include `conjunction(id,k/n)` is a clause, not a
+//! matchable rule. When, at some priority `p`, clauses `1..=n` of conjunction
+//! `id` all match and `p` beats the best ordinary rule, the lookup is
+//! repeated with `conj_id=id` set, ordinary rules only; that finds the
+//! `conj_id=id` flow, as in OVS.
+
+use std::collections::HashMap;
+
+use hwol_openflow::{OfAction, OfKey, OfMatch};
+
+/// Identifies a rule for its whole life; never reused.
+pub type RuleId = u64;
+
+/// What the table needs to know about a rule to classify.
+#[derive(Clone, Debug)]
+struct Entry {
+    id: RuleId,
+    priority: u16,
+    /// `(conjunction id, clause index 0-based, n_clauses)` for clause rules.
+    clauses: Vec<(u32, u8, u8)>,
+}
+
+#[derive(Debug)]
+struct Subtable {
+    mask: OfKey,
+    max_priority: u16,
+    /// Masked key -> entries, highest priority first.
+    rules: HashMap<OfKey, Vec<Entry>>,
+    n_rules: usize,
+}
+
+/// The rules of one table, classified.
+#[derive(Debug, Default)]
+pub struct Table {
+    subtables: Vec<Subtable>,
+}
+
+/// A table lookup's result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Found {
+    /// The winning rule.
+    pub rule: RuleId,
+    /// Set when the rule was found through a conjunctive match.
+    pub conj_id: Option<u32>,
+}
+
+impl Table {
+    /// Add a rule. The caller guarantees `id` is new.
+    pub fn insert(&mut self, id: RuleId, priority: u16, m: &OfMatch, actions: &[OfAction]) {
+        let clauses = actions
+            .iter()
+            .filter_map(|a| match a {
+                OfAction::Conjunction { id, clause, n_clauses } => Some((*id, clause.saturating_sub(1), *n_clauses)),
+                _ => None,
+            })
+            .collect();
+        let entry = Entry { id, priority, clauses };
+        let st = match self.subtables.iter_mut().position(|s| s.mask == m.mask) {
+            Some(i) => &mut self.subtables[i],
+            None => {
+                self.subtables.push(Subtable { mask: m.mask, max_priority: 0, rules: HashMap::new(), n_rules: 0 });
+                self.subtables.last_mut().expect("just pushed")
+            }
+        };
+        let list = st.rules.entry(m.key.masked(&m.mask)).or_default();
+        let at = list.iter().position(|e| e.priority < priority).unwrap_or(list.len());
+        list.insert(at, entry);
+        st.n_rules += 1;
+        st.max_priority = st.max_priority.max(priority);
+        self.sort();
+    }
+
+    /// Remove a rule; returns whether it was there.
+    pub fn remove(&mut self, id: RuleId, m: &OfMatch) -> bool {
+        let Some(i) = self.subtables.iter().position(|s| s.mask == m.mask) else { return false };
+        let st = &mut self.subtables[i];
+        let k = m.key.masked(&m.mask);
+        let Some(list) = st.rules.get_mut(&k) else { return false };
+        let Some(at) = list.iter().position(|e| e.id == id) else { return false };
+        list.remove(at);
+        if list.is_empty() {
+            st.rules.remove(&k);
+        }
+        st.n_rules -= 1;
+        if st.n_rules == 0 {
+            self.subtables.remove(i);
+        } else {
+            st.max_priority = st.rules.values().flat_map(|l| l.first()).map(|e| e.priority).max().unwrap_or(0);
+            self.sort();
+        }
+        true
+    }
+
+    fn sort(&mut self) {
+        self.subtables.sort_by_key(|s| std::cmp::Reverse(s.max_priority));
+    }
+
+    /// Number of distinct masks.
+    pub fn n_subtables(&self) -> usize {
+        self.subtables.len()
+    }
+
+    /// Find the highest-priority rule matching `key`, OR-ing into `wc` every
+    /// bit the search consulted. `conj_id` in `key` is honoured for
+    /// `conj_id=` rules.
+    pub fn lookup(&self, key: &OfKey, wc: &mut OfKey) -> Option<Found> {
+        let mut best: Option<(u16, RuleId)> = None;
+        // (priority, conj id) -> bitmap of matched clauses, and n.
+        let mut conj: Vec<(u16, u32, u64, u8)> = Vec::new();
+        for st in &self.subtables {
+            let floor = best.map(|(p, _)| p);
+            if floor.is_some_and(|p| st.max_priority <= p) {
+                break;
+            }
+            wc.or_assign(&st.mask);
+            let Some(list) = st.rules.get(&key.masked(&st.mask)) else { continue };
+            for e in list {
+                if floor.is_some_and(|p| e.priority <= p) {
+                    break;
+                }
+                if e.clauses.is_empty() {
+                    if best.is_none_or(|(p, _)| e.priority > p) {
+                        best = Some((e.priority, e.id));
+                    }
+                    break;
+                }
+                for &(cid, k, n) in &e.clauses {
+                    match conj.iter_mut().find(|c| c.0 == e.priority && c.1 == cid) {
+                        Some(c) => c.2 |= 1u64 << (k.min(63)),
+                        None => conj.push((e.priority, cid, 1u64 << (k.min(63)), n)),
+                    }
+                }
+            }
+        }
+        let floor = best.map(|(p, _)| p);
+        let won = conj
+            .iter()
+            .filter(|c| c.3 > 0 && c.2.count_ones() as u8 >= c.3 && floor.is_none_or(|p| c.0 > p))
+            .max_by_key(|c| c.0);
+        if let Some(&(_, cid, _, _)) = won {
+            let mut k2 = *key;
+            k2.conj_id = cid;
+            let found = self.lookup_plain(&k2, wc)?;
+            return Some(Found { rule: found, conj_id: Some(cid) });
+        }
+        best.map(|(_, id)| Found { rule: id, conj_id: None })
+    }
+
+    /// Ordinary rules only (the second lookup of a conjunctive match).
+    fn lookup_plain(&self, key: &OfKey, wc: &mut OfKey) -> Option<RuleId> {
+        let mut best: Option<(u16, RuleId)> = None;
+        for st in &self.subtables {
+            if best.is_some_and(|(p, _)| st.max_priority <= p) {
+                break;
+            }
+            wc.or_assign(&st.mask);
+            if let Some(list) = st.rules.get(&key.masked(&st.mask)) {
+                if let Some(e) = list.iter().find(|e| e.clauses.is_empty()) {
+                    if best.is_none_or(|(p, _)| e.priority > p) {
+                        best = Some((e.priority, e.id));
+                    }
+                }
+            }
+        }
+        best.map(|(_, id)| id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hwol_openflow::Field;
+
+    fn m(fields: &[(Field, u128, u128)]) -> OfMatch {
+        let mut m = OfMatch::catchall();
+        for (f, v, mk) in fields {
+            m.set_masked(*f, *v, *mk);
+        }
+        m
+    }
+
+    #[test]
+    fn highest_priority_wins_and_lower_subtables_are_not_unwildcarded() {
+        let mut t = Table::default();
+        t.insert(1, 200, &m(&[(Field::EthType, 0x0800, 0xffff)]), &[]);
+        t.insert(2, 0, &m(&[(Field::TpDst, 80, 0xffff)]), &[]);
+        let mut k = OfKey::default();
+        k.dp.eth_type = 0x0800;
+        let mut wc = OfKey::default();
+        assert_eq!(t.lookup(&k, &mut wc).unwrap().rule, 1);
+        assert_eq!(wc.dp.eth_type, 0xffff);
+        assert_eq!(wc.dp.tp_dst, 0, "the priority-0 subtable was never probed");
+        k.dp.eth_type = 0x0806;
+        k.dp.tp_dst = 80;
+        let mut wc = OfKey::default();
+        assert_eq!(t.lookup(&k, &mut wc).unwrap().rule, 2);
+        assert_eq!((wc.dp.eth_type, wc.dp.tp_dst), (0xffff, 0xffff));
+    }
+
+    #[test]
+    fn conjunction_needs_every_clause() {
+        let mut t = Table::default();
+        let c = |k, n| vec![OfAction::Conjunction { id: 7, clause: k, n_clauses: n }];
+        t.insert(1, 100, &m(&[(Field::IpSrc, 0x0a000001, u32::MAX as u128)]), &c(1, 2));
+        t.insert(2, 100, &m(&[(Field::TpDst, 80, 0xffff)]), &c(2, 2));
+        t.insert(3, 100, &m(&[(Field::ConjId, 7, u32::MAX as u128)]), &[]);
+        t.insert(4, 1, &OfMatch::catchall(), &[]);
+        let mut k = OfKey::default();
+        k.dp.nw_src = [10, 0, 0, 1];
+        k.dp.tp_dst = 80;
+        let mut wc = OfKey::default();
+        assert_eq!(t.lookup(&k, &mut wc), Some(Found { rule: 3, conj_id: Some(7) }));
+        k.dp.tp_dst = 443;
+        let mut wc = OfKey::default();
+        assert_eq!(t.lookup(&k, &mut wc), Some(Found { rule: 4, conj_id: None }));
+    }
+
+    #[test]
+    fn remove_drops_empty_subtables() {
+        let mut t = Table::default();
+        let a = m(&[(Field::InPort, 1, 0xffff_ffff)]);
+        t.insert(1, 10, &a, &[]);
+        t.insert(2, 20, &a, &[]);
+        assert!(t.remove(2, &a));
+        assert!(!t.remove(2, &a));
+        assert_eq!(t.n_subtables(), 1);
+        assert!(t.remove(1, &a));
+        assert_eq!(t.n_subtables(), 0);
+    }
+}

@@ -1,0 +1,1 @@
+//! `ofproto/trace`: explain one packet's way through the tables.
