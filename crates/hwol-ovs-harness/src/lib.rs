@@ -542,3 +542,26 @@ fn log_tail(path: &Path, lines: usize) -> String {
         Err(e) => format!("(cannot read {}: {e})", path.display()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_program_says_to_run_setup() {
+        let err = find_program("hwol-no-such-ovs-program").unwrap_err();
+        assert!(matches!(err, HarnessError::NotInstalled { .. }));
+        assert!(err.to_string().contains("run scripts/setup.sh"), "{err}");
+    }
+
+    #[test]
+    fn log_tail_keeps_last_lines_and_reports_missing_files() {
+        let dir = new_private_dir().unwrap();
+        let log = dir.join("x.log");
+        std::fs::write(&log, "a\nb\nc\n").unwrap();
+        assert_eq!(log_tail(&log, 2), "b\nc");
+        assert_eq!(log_tail(&log, 10), "a\nb\nc");
+        assert!(log_tail(&dir.join("none.log"), 2).starts_with("(cannot read "));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -122,3 +122,17 @@ fn drop_removes_private_dir() {
     // Gone, or at worst a zombie not yet reaped by someone else: never running.
     assert!(stat.is_empty() || stat.contains(") Z "), "ovs-vswitchd {pid} still running: {stat}");
 }
+
+/// A panicking test still kills the daemons and removes the directory.
+#[test]
+fn panic_still_cleans_up() {
+    let mut dir = None;
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let ovs = start();
+        dir = Some(ovs.dir().to_path_buf());
+        panic!("test failure while OVS runs");
+    }));
+    assert!(result.is_err());
+    let dir = dir.unwrap();
+    assert!(!dir.exists(), "{} should be gone", dir.display());
+}
