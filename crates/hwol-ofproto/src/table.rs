@@ -40,9 +40,70 @@ struct Entry {
     clauses: Vec<(u32, u8, u8)>,
 }
 
+/// The lookup stages: each a mask over the fields of that stage and all
+/// earlier ones.
+fn stage_masks() -> [OfKey; 3] {
+    let mut meta = OfKey::default();
+    {
+        let d = &mut meta.dp;
+        d.recirc_id = !0;
+        d.in_port = !0;
+        d.skb_mark = !0;
+        d.skb_priority = !0;
+        d.dp_hash = !0;
+        d.ct_state = !0;
+        d.ct_zone = !0;
+        d.ct_mark = !0;
+        d.ct_label = !0;
+        d.ct_nw_src = [0xff; 4];
+        d.ct_nw_dst = [0xff; 4];
+        d.ct_ipv6_src = [0xff; 16];
+        d.ct_ipv6_dst = [0xff; 16];
+        d.ct_nw_proto = !0;
+        d.ct_tp_src = !0;
+        d.ct_tp_dst = !0;
+    }
+    meta.regs = [!0; 16];
+    meta.metadata = !0;
+    meta.conj_id = !0;
+    let mut l2 = meta;
+    l2.dp.eth_src = [0xff; 6];
+    l2.dp.eth_dst = [0xff; 6];
+    l2.dp.eth_type = !0;
+    l2.dp.vlans = [hwol_flow::VlanHeader { tpid: !0, tci: !0 }; 2];
+    let mut l3 = l2;
+    {
+        let d = &mut l3.dp;
+        d.nw_src = [0xff; 4];
+        d.nw_dst = [0xff; 4];
+        d.ipv6_src = [0xff; 16];
+        d.ipv6_dst = [0xff; 16];
+        d.ipv6_label = !0;
+        d.nw_proto = !0;
+        d.nw_tos = !0;
+        d.nw_ttl = !0;
+        d.nw_frag = !0;
+        d.arp_op = !0;
+        d.arp_sha = [0xff; 6];
+        d.arp_tha = [0xff; 6];
+    }
+    [meta, l2, l3]
+}
+
+#[derive(Debug)]
+struct Stage {
+    /// The subtable's mask cut after this stage.
+    mask: OfKey,
+    /// Rule keys cut after this stage, with how many rules share each.
+    keys: HashMap<OfKey, usize>,
+}
+
 #[derive(Debug)]
 struct Subtable {
     mask: OfKey,
+    /// Strict prefixes of `mask`, one per stage that adds bits (the full
+    /// mask is the final probe itself).
+    stages: Vec<Stage>,
     max_priority: u16,
     /// Masked key -> entries, highest priority first.
     rules: HashMap<OfKey, Vec<Entry>>,
@@ -78,10 +139,27 @@ impl Table {
         let st = match self.subtables.iter_mut().position(|s| s.mask == m.mask) {
             Some(i) => &mut self.subtables[i],
             None => {
-                self.subtables.push(Subtable { mask: m.mask, max_priority: 0, rules: HashMap::new(), n_rules: 0 });
+                let mut stages: Vec<Stage> = Vec::new();
+                for cut in stage_masks() {
+                    let mask = m.mask.masked(&cut);
+                    let adds = stages.last().map_or(!mask.is_zero(), |s| s.mask != mask);
+                    if adds && mask != m.mask {
+                        stages.push(Stage { mask, keys: HashMap::new() });
+                    }
+                }
+                self.subtables.push(Subtable {
+                    mask: m.mask,
+                    stages,
+                    max_priority: 0,
+                    rules: HashMap::new(),
+                    n_rules: 0,
+                });
                 self.subtables.last_mut().expect("just pushed")
             }
         };
+        for stage in &mut st.stages {
+            *stage.keys.entry(m.key.masked(&stage.mask)).or_default() += 1;
+        }
         let list = st.rules.entry(m.key.masked(&m.mask)).or_default();
         let at = list.iter().position(|e| e.priority < priority).unwrap_or(list.len());
         list.insert(at, entry);
@@ -100,6 +178,15 @@ impl Table {
         list.remove(at);
         if list.is_empty() {
             st.rules.remove(&k);
+        }
+        for stage in &mut st.stages {
+            let cut = m.key.masked(&stage.mask);
+            if let Some(n) = stage.keys.get_mut(&cut) {
+                *n -= 1;
+                if *n == 0 {
+                    stage.keys.remove(&cut);
+                }
+            }
         }
         st.n_rules -= 1;
         if st.n_rules == 0 {
@@ -132,7 +219,9 @@ impl Table {
             if floor.is_some_and(|p| st.max_priority <= p) {
                 break;
             }
-            wc.or_assign(&st.mask);
+            if !st.probe_stages(key, wc) {
+                continue;
+            }
             let Some(list) = st.rules.get(&key.masked(&st.mask)) else { continue };
             for e in list {
                 if floor.is_some_and(|p| e.priority <= p) {
@@ -173,7 +262,9 @@ impl Table {
             if best.is_some_and(|(p, _)| st.max_priority <= p) {
                 break;
             }
-            wc.or_assign(&st.mask);
+            if !st.probe_stages(key, wc) {
+                continue;
+            }
             if let Some(list) = st.rules.get(&key.masked(&st.mask)) {
                 if let Some(e) = list.iter().find(|e| e.clauses.is_empty()) {
                     if best.is_none_or(|(p, _)| e.priority > p) {
@@ -183,6 +274,21 @@ impl Table {
             }
         }
         best.map(|(_, id)| id)
+    }
+}
+
+impl Subtable {
+    /// Walk the stages; on the first that no rule matches, un-wildcard the
+    /// bits up to it and report a miss. Otherwise un-wildcard the whole mask.
+    fn probe_stages(&self, key: &OfKey, wc: &mut OfKey) -> bool {
+        for stage in &self.stages {
+            if !stage.keys.contains_key(&key.masked(&stage.mask)) {
+                wc.or_assign(&stage.mask);
+                return false;
+            }
+        }
+        wc.or_assign(&self.mask);
+        true
     }
 }
 
@@ -233,6 +339,21 @@ mod tests {
         k.dp.tp_dst = 443;
         let mut wc = OfKey::default();
         assert_eq!(t.lookup(&k, &mut wc), Some(Found { rule: 4, conj_id: None }));
+    }
+
+    #[test]
+    fn staged_lookup_stops_unwildcarding_at_the_stage_that_misses() {
+        let mut t = Table::default();
+        let gw = 0x0a58_0000_0001u128;
+        t.insert(1, 210, &m(&[(Field::EthDst, gw, 0xffff_ffff_ffff), (Field::IpDst, 0xc0a8_0111, 0xffff_ffff)]), &[]);
+        t.insert(2, 200, &m(&[(Field::IpDst, 0xc0a8_0100, 0xffff_ff00)]), &[]);
+        let mut k = OfKey::default();
+        k.dp.eth_dst = [0x0a, 0x58, 0, 0, 0, 0x11];
+        k.dp.nw_dst = [192, 168, 1, 17];
+        let mut wc = OfKey::default();
+        assert_eq!(t.lookup(&k, &mut wc).unwrap().rule, 2);
+        assert_eq!(wc.dp.eth_dst, [0xff; 6], "the L2 stage was consulted");
+        assert_eq!(wc.dp.nw_dst, [0xff, 0xff, 0xff, 0], "but not the /32 of the missed rule");
     }
 
     #[test]

@@ -411,7 +411,10 @@ impl Ctx<'_, '_> {
         let d = self.flow.dp;
         self.wc.dp.eth_src = [0xff; 6];
         self.wc.dp.eth_dst = [0xff; 6];
-        self.wc.dp.vlans[0].tci |= 0x0fff;
+        if d.vlans[0].tpid != 0 {
+            // The VLAN is part of the MAC table's key.
+            self.wc.dp.vlans[0].tci |= 0x0fff;
+        }
         let src = EthAddr(d.eth_src);
         let dst = EthAddr(d.eth_dst);
         if src.is_multicast() {
@@ -509,7 +512,9 @@ impl Ctx<'_, '_> {
         let b = self.base;
         // VLAN tags: pop what differs from the outside in, then push.
         if f.vlans != b.vlans {
-            for _ in b.vlans.iter().filter(|t| t.tpid != 0) {
+            for (i, _) in b.vlans.iter().enumerate().filter(|(_, t)| t.tpid != 0) {
+                // A popped tag's whole TCI decides what the pop removes.
+                self.wc.dp.vlans[i] = VlanHeader { tpid: !0, tci: !0 };
                 self.odp.push(Action::PopVlan);
             }
             for tag in f.vlans.iter().rev().filter(|t| t.tpid != 0) {
