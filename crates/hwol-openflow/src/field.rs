@@ -321,7 +321,7 @@ impl Field {
             Metadata => "OXM_OF_METADATA",
             ConjId => "NXM_NX_CONJ_ID",
             Reg(n) => return format!("NXM_NX_REG{n}"),
-            Xreg(n) => return format!("NXM_NX_XXREG{n}"),
+            Xreg(n) => return format!("OXM_OF_PKT_REG{n}"),
         };
         s.to_string()
     }

@@ -99,14 +99,14 @@ impl OfMatch {
     /// Match the bits of `field` selected by `mask` against `value`.
     pub fn set_masked(&mut self, field: Field, value: u128, mask: u128) -> &mut Self {
         let mask = mask & field.all_ones();
-        field.put(&mut self.mask, mask);
+        field.put_mask(&mut self.mask, mask);
         field.put(&mut self.key, value & mask);
         self
     }
 
     /// The value and mask of `field` (mask 0 means "not matched").
     pub fn get(&self, field: Field) -> (u128, u128) {
-        (field.get(&self.key), field.get(&self.mask))
+        (field.get(&self.key), field.get_mask(&self.mask))
     }
 
     /// True when `key` satisfies the match.
