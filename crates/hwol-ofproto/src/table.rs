@@ -11,10 +11,34 @@
 //! translation's wildcard mask: had the packet differed in any of those bits
 //! the probe could have come out differently, so the megaflow must match
 //! them exactly. Subtables never probed (because a higher-priority rule was
-//! already found) add nothing, which is what keeps megaflows wide. OVS refines
-//! this further with staged lookup and prefix tries, which un-wildcard only
-//! a prefix of a missed subtable's mask; hwol does not (yet), so its
-//! megaflows can be narrower than OVS's for the same rules — never wider.
+//! already found) add nothing, which is what keeps megaflows wide.
+//!
+//! # Staged lookup
+//!
+//! Like OVS, a subtable is probed in stages — metadata (ports, registers,
+//! conntrack), then L2, then L3, then L4 — with a set of the rules' keys cut
+//! off after each stage. If the packet's key cut at a stage matches no rule,
+//! the probe fails there and only the bits up to that stage are
+//! un-wildcarded. A rule `dl_dst=<gateway>,nw_dst=10.0.0.5` therefore does not
+//! pull `nw_dst` into the megaflow of a packet to another MAC.
+//!
+//! # Prefix skipping
+//!
+//! Two refinements keep address and port masks short, as OVS's prefix tries
+//! do:
+//!
+//! - For `nw_dst` and `nw_src` the table indexes every rule whose mask on the
+//!   field is a prefix. Before the L3 stage of a subtable with an
+//!   `nw_dst`/`nw_src` prefix of length `p`, if no rule of the table matches
+//!   the packet's address at length `p`, the subtable is skipped and only as
+//!   many leading address bits are un-wildcarded as it took to tell: one past
+//!   the longest prefix the address shares with any indexed rule.
+//! - When a subtable's last (L4) probe misses, and rules agree with the
+//!   packet on everything but the ports, only the leading port bits needed to
+//!   tell the packet apart from those rules are un-wildcarded.
+//!
+//! The index is a list scanned per lookup rather than a trie; what it
+//! un-wildcards is the same.
 //!
 //! # Conjunctive matches
 //!
@@ -26,7 +50,7 @@
 
 use std::collections::HashMap;
 
-use hwol_openflow::{OfAction, OfKey, OfMatch};
+use hwol_openflow::{Field, OfAction, OfKey, OfMatch};
 
 /// Identifies a rule for its whole life; never reused.
 pub type RuleId = u64;
@@ -90,8 +114,65 @@ fn stage_masks() -> [OfKey; 3] {
     [meta, l2, l3]
 }
 
+/// The address fields with prefix indexes, in OVS's default order.
+const PREFIX_FIELDS: [Field; 2] = [Field::IpDst, Field::IpSrc];
+
+/// The length of `mask` if it is a non-empty prefix (CIDR) mask.
+fn prefix_len(mask: u32) -> Option<u8> {
+    (mask != 0 && mask.leading_ones() + mask.trailing_zeros() == 32).then(|| mask.leading_ones() as u8)
+}
+
+/// Every rule's prefix on one address field.
+#[derive(Debug, Default)]
+struct PrefixIndex {
+    /// (value, prefix length) -> number of rules.
+    rules: HashMap<(u32, u8), usize>,
+}
+
+impl PrefixIndex {
+    fn add(&mut self, value: u32, plen: u8) {
+        *self.rules.entry((value, plen)).or_default() += 1;
+    }
+
+    fn remove(&mut self, value: u32, plen: u8) {
+        if let Some(n) = self.rules.get_mut(&(value, plen)) {
+            *n -= 1;
+            if *n == 0 {
+                self.rules.remove(&(value, plen));
+            }
+        }
+    }
+
+    /// For `addr`: a bitmap of the prefix lengths at which some rule matches
+    /// it, and how many leading bits it takes to know that.
+    fn lookup(&self, addr: u32) -> (u64, u8) {
+        let mut plens = 0u64;
+        let mut bits = 0u8;
+        for &(v, p) in self.rules.keys() {
+            let common = (addr ^ v).leading_zeros() as u8;
+            if common >= p {
+                plens |= 1 << p;
+            }
+            bits = bits.max((common + 1).min(p));
+        }
+        (plens, bits)
+    }
+}
+
+/// Per-lookup cache of prefix-index answers.
+#[derive(Default)]
+struct PrefixCtx {
+    answers: [Option<(u64, u8)>; 2],
+}
+
+fn ports_of(k: &OfKey) -> u32 {
+    ((k.dp.tp_src as u32) << 16) | k.dp.tp_dst as u32
+}
+
 #[derive(Debug)]
 struct Stage {
+    /// 0 metadata, 1 L2, 2 L3.
+    level: u8,
     /// The subtable's mask cut after this stage.
     mask: OfKey,
     /// Rule keys cut after this stage, with how many rules share each.
@@ -104,6 +185,14 @@ struct Subtable {
     /// Strict prefixes of `mask`, one per stage that adds bits (the full
     /// mask is the final probe itself).
     stages: Vec<Stage>,
+    /// Prefix length of the mask on each of [`PREFIX_FIELDS`] (0: none).
+    prefix_lens: [u8; 2],
+    /// The mask on the ports, as `tp_src << 16 | tp_dst`.
+    ports_mask: u32,
+    /// `mask` without the ports.
+    no_ports_mask: OfKey,
+    /// Rule keys under `no_ports_mask` -> their ports under `ports_mask`.
+    ports: HashMap<OfKey, Vec<u32>>,
     max_priority: u16,
     /// Masked key -> entries, highest priority first.
     rules: HashMap<OfKey, Vec<Entry>>,
@@ -114,6 +203,7 @@ struct Subtable {
 #[derive(Debug, Default)]
 pub struct Table {
     subtables: Vec<Subtable>,
+    prefixes: [PrefixIndex; 2],
 }
 
 /// A table lookup's result.
@@ -140,16 +230,24 @@ impl Table {
             Some(i) => &mut self.subtables[i],
             None => {
                 let mut stages: Vec<Stage> = Vec::new();
-                for cut in stage_masks() {
+                for (level, cut) in stage_masks().into_iter().enumerate() {
                     let mask = m.mask.masked(&cut);
                     let adds = stages.last().map_or(!mask.is_zero(), |s| s.mask != mask);
                     if adds && mask != m.mask {
-                        stages.push(Stage { mask, keys: HashMap::new() });
+                        stages.push(Stage { level: level as u8, mask, keys: HashMap::new() });
                     }
                 }
+                let prefix_lens = PREFIX_FIELDS.map(|f| prefix_len(f.get(&m.mask) as u32).unwrap_or(0));
+                let mut no_ports_mask = m.mask;
+                no_ports_mask.dp.tp_src = 0;
+                no_ports_mask.dp.tp_dst = 0;
                 self.subtables.push(Subtable {
                     mask: m.mask,
                     stages,
+                    prefix_lens,
+                    ports_mask: ports_of(&m.mask),
+                    no_ports_mask,
+                    ports: HashMap::new(),
                     max_priority: 0,
                     rules: HashMap::new(),
                     n_rules: 0,
@@ -160,11 +258,19 @@ impl Table {
         for stage in &mut st.stages {
             *stage.keys.entry(m.key.masked(&stage.mask)).or_default() += 1;
         }
+        if st.ports_mask != 0 {
+            st.ports.entry(m.key.masked(&st.no_ports_mask)).or_default().push(ports_of(&m.key) & st.ports_mask);
+        }
         let list = st.rules.entry(m.key.masked(&m.mask)).or_default();
         let at = list.iter().position(|e| e.priority < priority).unwrap_or(list.len());
         list.insert(at, entry);
         st.n_rules += 1;
         st.max_priority = st.max_priority.max(priority);
+        for (i, f) in PREFIX_FIELDS.iter().enumerate() {
+            if let Some(p) = prefix_len(f.get(&m.mask) as u32) {
+                self.prefixes[i].add(f.get(&m.key) as u32, p);
+            }
+        }
         self.sort();
     }
 
@@ -186,6 +292,23 @@ impl Table {
                 if *n == 0 {
                     stage.keys.remove(&cut);
                 }
+            }
+        }
+        if st.ports_mask != 0 {
+            let cut = m.key.masked(&st.no_ports_mask);
+            if let Some(list) = st.ports.get_mut(&cut) {
+                let p = ports_of(&m.key) & st.ports_mask;
+                if let Some(i) = list.iter().position(|x| *x == p) {
+                    list.swap_remove(i);
+                }
+                if list.is_empty() {
+                    st.ports.remove(&cut);
+                }
+            }
+        }
+        for (i, f) in PREFIX_FIELDS.iter().enumerate() {
+            if let Some(p) = prefix_len(f.get(&m.mask) as u32) {
+                self.prefixes[i].remove(f.get(&m.key) as u32, p);
             }
         }
         st.n_rules -= 1;
@@ -214,15 +337,13 @@ impl Table {
         let mut best: Option<(u16, RuleId)> = None;
         // (priority, conj id) -> bitmap of matched clauses, and n.
         let mut conj: Vec<(u16, u32, u64, u8)> = Vec::new();
+        let mut pctx = PrefixCtx::default();
         for st in &self.subtables {
             let floor = best.map(|(p, _)| p);
             if floor.is_some_and(|p| st.max_priority <= p) {
                 break;
             }
-            if !st.probe_stages(key, wc) {
-                continue;
-            }
-            let Some(list) = st.rules.get(&key.masked(&st.mask)) else { continue };
+            let Some(list) = st.probe(key, wc, &self.prefixes, &mut pctx) else { continue };
             for e in list {
                 if floor.is_some_and(|p| e.priority <= p) {
                     break;
@@ -258,14 +379,12 @@ impl Table {
     /// Ordinary rules only (the second lookup of a conjunctive match).
     fn lookup_plain(&self, key: &OfKey, wc: &mut OfKey) -> Option<RuleId> {
         let mut best: Option<(u16, RuleId)> = None;
+        let mut pctx = PrefixCtx::default();
         for st in &self.subtables {
             if best.is_some_and(|(p, _)| st.max_priority <= p) {
                 break;
             }
-            if !st.probe_stages(key, wc) {
-                continue;
-            }
-            if let Some(list) = st.rules.get(&key.masked(&st.mask)) {
+            if let Some(list) = st.probe(key, wc, &self.prefixes, &mut pctx) {
                 if let Some(e) = list.iter().find(|e| e.clauses.is_empty()) {
                     if best.is_none_or(|(p, _)| e.priority > p) {
                         best = Some((e.priority, e.id));
@@ -278,17 +397,85 @@ impl Table {
 }
 
 impl Subtable {
-    /// Walk the stages; on the first that no rule matches, un-wildcard the
-    /// bits up to it and report a miss. Otherwise un-wildcard the whole mask.
-    fn probe_stages(&self, key: &OfKey, wc: &mut OfKey) -> bool {
+    /// Probe for `key`: walk the stages, consult the prefix indexes before
+    /// L3, then look up the whole masked key. Un-wildcards exactly the bits
+    /// the outcome depended on. Returns the matching rules, if any.
+    fn probe(
+        &self,
+        key: &OfKey,
+        wc: &mut OfKey,
+        prefixes: &[PrefixIndex; 2],
+        pctx: &mut PrefixCtx,
+    ) -> Option<&Vec<Entry>> {
+        let mut passed: Option<&OfKey> = None;
+        let mut prefixes_checked = false;
         for stage in &self.stages {
+            if stage.level >= 2 && !prefixes_checked {
+                prefixes_checked = true;
+                if self.prefix_skip(key, wc, passed, prefixes, pctx) {
+                    return None;
+                }
+            }
             if !stage.keys.contains_key(&key.masked(&stage.mask)) {
                 wc.or_assign(&stage.mask);
-                return false;
+                return None;
+            }
+            passed = Some(&stage.mask);
+        }
+        if !prefixes_checked && self.prefix_skip(key, wc, passed, prefixes, pctx) {
+            return None;
+        }
+        if let Some(list) = self.rules.get(&key.masked(&self.mask)) {
+            wc.or_assign(&self.mask);
+            return Some(list);
+        }
+        // A miss at the last stage. If rules agree on everything but the
+        // ports, only the leading port bits that rule them out matter.
+        match self.ports.get(&key.masked(&self.no_ports_mask)) {
+            Some(candidates) if self.ports_mask != 0 => {
+                let plen = 32 - self.ports_mask.trailing_zeros() as u8;
+                let mine = ports_of(key) & self.ports_mask;
+                let bits =
+                    candidates.iter().map(|v| ((mine ^ v).leading_zeros() as u8 + 1).min(plen)).max().unwrap_or(0);
+                let m = if bits == 0 { 0 } else { (!0u32 << (32 - bits as u32)) & self.ports_mask };
+                wc.or_assign(&self.no_ports_mask);
+                wc.dp.tp_src |= (m >> 16) as u16;
+                wc.dp.tp_dst |= m as u16;
+            }
+            _ => wc.or_assign(&self.mask),
+        }
+        None
+    }
+
+    /// Skip the subtable if no rule of the table matches the packet's
+    /// address at this subtable's prefix length; un-wildcard what that took.
+    fn prefix_skip(
+        &self,
+        key: &OfKey,
+        wc: &mut OfKey,
+        passed: Option<&OfKey>,
+        prefixes: &[PrefixIndex; 2],
+        pctx: &mut PrefixCtx,
+    ) -> bool {
+        if key.dp.eth_type != 0x0800 {
+            return false;
+        }
+        for (i, f) in PREFIX_FIELDS.iter().enumerate() {
+            let p = self.prefix_lens[i];
+            if p == 0 {
+                continue;
+            }
+            let (plens, bits) = *pctx.answers[i].get_or_insert_with(|| prefixes[i].lookup(f.get(key) as u32));
+            if plens & (1u64 << p) == 0 {
+                if let Some(m) = passed {
+                    wc.or_assign(m);
+                }
+                let m = if bits == 0 { 0 } else { !0u32 << (32 - bits as u32) };
+                f.put_mask(wc, f.get_mask(wc) | m as u128);
+                return true;
             }
         }
-        wc.or_assign(&self.mask);
-        true
+        false
     }
 }
 

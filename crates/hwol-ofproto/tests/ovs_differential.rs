@@ -274,7 +274,6 @@ table=10,priority=10,ip,actions=output:NXM_NX_REG1[]
 }
 
 #[test]
-#[ignore = "needs prefix tries (in progress)"]
 fn conjunctive_match() {
     let flows = "\
 priority=100,ip,nw_src=192.168.1.1,actions=conjunction(7,1/2)
