@@ -15,7 +15,7 @@ if [ "${QUICK:-0}" = 1 ]; then
     args=(--warm-up-time 1 --measurement-time 3)
 fi
 rm -rf "$CARGO_TARGET_DIR/criterion"
-for bench in "hwol-flow:extract" "hwol-classifier:classifier" "hwol-conntrack:conntrack" "hwol-datapath:datapath"; do
+for bench in "hwol-flow:extract" "hwol-classifier:classifier" "hwol-conntrack:conntrack" "hwol-datapath:datapath" "hwol-ofproto:ofproto"; do
     pkg="${bench%%:*}"; name="${bench##*:}"
     echo "==> cargo bench -p $pkg --bench $name"
     cargo bench -p "$pkg" --bench "$name" -- "${args[@]}"
