@@ -4,6 +4,10 @@
 //!
 //! - `hwol odp parse`: read `ovs-appctl dpctl/dump-flows` lines on stdin and
 //!   print each back in canonical form (see [`odp`]).
+//! - `hwol ofproto trace`: load an ovs-ofctl flows file into a bridge and
+//!   explain one packet's path through it (see [`ofproto`]).
+//! - `hwol pipeline`: print the pod network pipeline for a set of pods as
+//!   ovs-ofctl flows (see [`ofproto`]).
 //!
 //! This binary is a thin shell over the library crates: argument parsing
 //! and I/O live here, the formats live in `hwol-odp` and friends.
@@ -14,6 +18,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod odp;
+mod ofproto;
 
 #[derive(Parser, Debug)]
 #[command(name = "hwol", version, about = "hwol: a hardware-offloaded virtual switch", propagate_version = true)]
@@ -27,6 +32,17 @@ enum Command {
     /// Datapath flow text (the format of `ovs-appctl dpctl/dump-flows`).
     #[command(subcommand)]
     Odp(OdpCommand),
+    /// OpenFlow tables and their translation to datapath flows.
+    #[command(subcommand)]
+    Ofproto(OfprotoCommand),
+    /// Print the pod network pipeline (ovs-ofctl add-flows syntax).
+    Pipeline(ofproto::PipelineArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum OfprotoCommand {
+    /// Explain how one packet goes through a flows file, like `ovs-appctl ofproto/trace`.
+    Trace(ofproto::TraceArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -49,6 +65,14 @@ fn main() -> ExitCode {
                 Ok(ok)
             })
         }
+        Command::Ofproto(OfprotoCommand::Trace(args)) => ofproto::trace(&args).map(|text| {
+            print!("{text}");
+            true
+        }),
+        Command::Pipeline(args) => ofproto::pipeline(&args).map(|text| {
+            print!("{text}");
+            true
+        }),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
