@@ -20,7 +20,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use hwol_flow::{ct_state, Action, FlowKey};
 use hwol_ofproto::{DumpedFlow, FlowFilter, Ofproto, OfprotoConfig};
 use hwol_openflow::text::{parse_flows, PortMap};
-use hwol_openflow::{Field, OfAction};
+use hwol_openflow::OfAction;
 use hwol_pipeline::{Ipv4Net, Pipeline, PipelineConfig, Port};
 use hwol_wire::EthAddr;
 
