@@ -508,7 +508,13 @@ pub(crate) fn parse_actions_for(text: &str, ports: &PortMap, m: &OfMatch) -> Res
     let dl_type = (tm != 0).then_some(t as u16);
     let nw_proto = (pm != 0).then_some(p as u8);
     let ctx = Ctx::of(m);
+    let ip_any = fields::Prereq { dl_types: &[fields::ETH_TYPE_IP, fields::ETH_TYPE_IPV6], protos: &[] };
     for a in &acts {
+        match a {
+            OfAction::DecTtl => fields::check_prereq("dec_ttl", &ip_any, dl_type, nw_proto)?,
+            OfAction::Ct(ct) => check_ct(ct, m, dl_type, nw_proto, &ip_any)?,
+            _ => {}
+        }
         let touched: Vec<(Field, &str)> = match a {
             OfAction::SetField { field, .. } => vec![(*field, "set_field")],
             OfAction::Load { dst, .. } => vec![(dst.field, "load")],
@@ -523,6 +529,44 @@ pub(crate) fn parse_actions_for(text: &str, ports: &PortMap, m: &OfMatch) -> Res
         }
     }
     Ok(acts)
+}
+
+/// OVS's `check_CT`/`check_NAT`: conntrack needs an IP match, `alg=ftp`
+/// TCP, `alg=tftp` UDP, a NAT range the match's address family, and a
+/// commit must not be reachable for invalid packets.
+fn check_ct(
+    ct: &OfCt,
+    m: &OfMatch,
+    dl_type: Option<u16>,
+    nw_proto: Option<u8>,
+    ip_any: &fields::Prereq,
+) -> Result<(), Error> {
+    fields::check_prereq("ct", ip_any, dl_type, nw_proto)?;
+    let (st, sm) = m.get(Field::CtState);
+    if ct.commit && st & sm & 0x10 != 0 {
+        return Err(Error::invalid("ct", "cannot commit packets matched with ct_state=+inv (match -inv or drop them)"));
+    }
+    for (alg, proto, hint) in [("ftp", 6u8, "\"tcp\" or \"tcp6\""), ("tftp", 17, "\"udp\" or \"udp6\"")] {
+        if ct.alg.as_deref() == Some(alg) && nw_proto != Some(proto) {
+            return Err(Error::Prerequisite {
+                field: format!("ct alg={alg}"),
+                requirement: format!("nw_proto={proto}"),
+                hint: hint.into(),
+            });
+        }
+    }
+    if let Some((min, _)) = ct.nat.as_ref().and_then(|n| n.addrs) {
+        let (want, shorthand) =
+            if min.is_ipv4() { (fields::ETH_TYPE_IP, "\"ip\"") } else { (fields::ETH_TYPE_IPV6, "\"ipv6\"") };
+        if dl_type != Some(want) {
+            return Err(Error::Prerequisite {
+                field: format!("ct nat {min}"),
+                requirement: format!("dl_type={want:#06x}"),
+                hint: shorthand.into(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A field value in the style OVS's `mf_format` prints it.
@@ -553,39 +597,45 @@ fn fmt_field_value(f: Field, v: u128, m: u128, names: Option<&PortMap>) -> Strin
     }
 }
 
+/// `nat`, `nat(src=RANGE,persistent,...)`. OVS prints the flags only
+/// after an address range; hwol prints them whenever they are set so that
+/// no setting is lost in a dump (OVS reads both forms).
 fn fmt_nat(n: &NatAction) -> String {
-    let mut s = String::from("nat");
-    let Some(kind) = n.kind else { return s };
-    s.push('(');
-    s.push_str(if kind == NatKind::Src { "src" } else { "dst" });
-    if let Some((min, max)) = n.addrs {
-        s.push('=');
-        let bracket = n.ports.is_some();
-        let addr = |a: IpAddr| match a {
-            IpAddr::V4(a) => a.to_string(),
-            IpAddr::V6(a) if bracket => format!("[{}]", scalar::fmt_ipv6(u128::from(a))),
-            IpAddr::V6(a) => scalar::fmt_ipv6(u128::from(a)),
-        };
-        s.push_str(&addr(min));
-        if max != min {
-            s.push('-');
-            s.push_str(&addr(max));
-        }
-        if let Some((lo, hi)) = n.ports {
-            s.push_str(&format!(":{lo}"));
-            if hi != lo {
-                s.push_str(&format!("-{hi}"));
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(kind) = n.kind {
+        let mut s = String::from(if kind == NatKind::Src { "src" } else { "dst" });
+        if let Some((min, max)) = n.addrs {
+            s.push('=');
+            let bracket = n.ports.is_some();
+            let addr = |a: IpAddr| match a {
+                IpAddr::V4(a) => a.to_string(),
+                IpAddr::V6(a) if bracket => format!("[{}]", scalar::fmt_ipv6(u128::from(a))),
+                IpAddr::V6(a) => scalar::fmt_ipv6(u128::from(a)),
+            };
+            s.push_str(&addr(min));
+            if max != min {
+                s.push('-');
+                s.push_str(&addr(max));
+            }
+            if let Some((lo, hi)) = n.ports {
+                s.push_str(&format!(":{lo}"));
+                if hi != lo {
+                    s.push_str(&format!("-{hi}"));
+                }
             }
         }
-        for (on, word) in [(n.persistent, "persistent"), (n.hash, "hash"), (n.random, "random")] {
-            if on {
-                s.push(',');
-                s.push_str(word);
-            }
+        parts.push(s);
+    }
+    for (on, word) in [(n.persistent, "persistent"), (n.hash, "hash"), (n.random, "random")] {
+        if on {
+            parts.push(word.to_string());
         }
     }
-    s.push(')');
-    s
+    if parts.is_empty() {
+        "nat".to_string()
+    } else {
+        format!("nat({})", parts.join(","))
+    }
 }
 
 fn fmt_ct(ct: &OfCt, names: Option<&PortMap>, ctx: Ctx) -> String {

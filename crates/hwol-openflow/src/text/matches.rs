@@ -302,6 +302,17 @@ impl<'p> MatchBuilder<'p> {
             if let Some(pr) = fields::prereq(name) {
                 fields::check_prereq(name, &pr, dl_type, nw_proto)?;
             }
+            // ICMP type/code need ICMPv4 over IPv4 or ICMPv6 over IPv6.
+            let icmp_pair =
+                matches!((dl_type, nw_proto), (Some(ETH_TYPE_IP), Some(1)) | (Some(ETH_TYPE_IPV6), Some(58)));
+            if name.starts_with("icmp") && !icmp_pair {
+                let hint = if dl_type == Some(ETH_TYPE_IPV6) { "\"icmp6\"" } else { "\"icmp\"" };
+                return Err(Error::Prerequisite {
+                    field: name.clone(),
+                    requirement: "nw_proto=1 with dl_type=0x0800, or nw_proto=58 with dl_type=0x86dd".into(),
+                    hint: hint.into(),
+                });
+            }
         }
         Ok(self.m)
     }

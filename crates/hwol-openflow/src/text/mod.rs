@@ -38,6 +38,10 @@
 //! - `note:` is padded with zero bytes like OVS's wire encoding pads it
 //!   (`note:ab` reads back as `note:ab.00.00.00.00.00`, as in OVS).
 //! - `set_field:V->ip_dscp` is stored and printed as `set_field:V<<2->nw_tos`.
+//! - `nat(...)` flags (`persistent`, `hash`, `random`) are printed even
+//!   without an address range, where OVS's printer leaves them out.
+//! - A `load` wider than 64 bits prints as one `load`; OVS splits it into
+//!   64-bit segments. Both read back to the same effect.
 //! - Integers accept decimal and `0x` hex; OVS also takes octal for a few
 //!   flow-level keywords (`priority=010`), which we read as decimal.
 //!
@@ -201,16 +205,24 @@ impl<S: Into<String>> FromIterator<(S, u32)> for PortMap {
 /// OVS's `ofputil_parse_key_value` does: separators are commas and white
 /// space, a value after `=`/`:` runs to the next separator, a value in
 /// parentheses runs to the matching `)` (and `(x)->y` keeps its tail).
-/// Parenthesised groups inside a value are skipped as a whole.
+/// Parenthesised groups inside a value are skipped as a whole. Unlike OVS,
+/// a double-quoted port name is kept whole too, so names that need quotes
+/// read back.
 pub(crate) fn next_kv<'a>(s: &mut &'a str) -> Option<(&'a str, &'a str)> {
     let rest = s.trim_start_matches([',', ' ', '\t', '\r', '\n']);
     if rest.is_empty() {
         *s = rest;
         return None;
     }
-    let key_len = rest.find([':', '=', '(', ',', ' ', '\t', '\r', '\n']).unwrap_or(rest.len());
+    let key_len = if rest.starts_with('"') {
+        quoted_len(rest.as_bytes(), 0)
+    } else {
+        rest.find([':', '=', '(', ',', ' ', '\t', '\r', '\n']).unwrap_or(rest.len())
+    };
     let key = &rest[..key_len];
-    let delim = rest[key_len..].chars().next();
+    // Every delimiter is one ASCII byte; after a quoted key anything else
+    // starts the next token.
+    let delim = rest[key_len..].chars().next().filter(|c| [':', '=', '(', ',', ' ', '\t', '\r', '\n'].contains(c));
     let after = if delim.is_some() { &rest[key_len + 1..] } else { &rest[key_len..] };
     match delim {
         Some(':') | Some('=') => {
@@ -239,13 +251,30 @@ fn skip_one(s: &str) -> &str {
     c.as_str()
 }
 
+/// The end of the double-quoted string starting at `b[start]` (just past
+/// its closing quote, or the end of `b`). Port names that need quotes
+/// (`"br-int"`, `"p 3"`) may contain separators.
+fn quoted_len(b: &[u8], start: usize) -> usize {
+    let mut n = start + 1;
+    while n < b.len() {
+        match b[n] {
+            b'\\' => n += 2,
+            b'"' => return n + 1,
+            _ => n += 1,
+        }
+    }
+    b.len()
+}
+
 /// Length of the value at the start of `s`, up to one of `delims`, treating
 /// parenthesised groups as opaque (OVS's `parse_value`).
 fn value_len(s: &str, delims: &[char]) -> usize {
     let b = s.as_bytes();
     let mut n = 0;
     while n < b.len() && !delims.contains(&(b[n] as char)) {
-        if b[n] == b'(' {
+        if b[n] == b'"' {
+            n = quoted_len(b, n);
+        } else if b[n] == b'(' {
             let mut level = 0i32;
             loop {
                 match b.get(n) {
@@ -318,6 +347,12 @@ pub fn parse_flow(line: &str, ports: &PortMap) -> Result<FlowSpec, Error> {
                     ));
                 }
                 spec.cookie = scalar::parse_uint_bits(value, 64, key)? as u64;
+                if spec.cookie == u64::MAX {
+                    return Err(Error::invalid(
+                        key,
+                        "0xffffffffffffffff is reserved by OpenFlow (OVS ignores it); use another cookie",
+                    ));
+                }
             }
             "duration" | "n_packets" | "n_bytes" | "idle_age" | "hard_age" => {}
             "send_flow_rem" | "check_overlap" | "reset_counts" | "no_packet_counts" | "no_byte_counts"

@@ -166,10 +166,10 @@ pub(crate) fn parse_addr_masked(s: &str, bits: u32, parse: impl Fn(&str) -> Opti
                 if n > bits {
                     return None;
                 }
-                if n == 0 {
-                    0
-                } else {
-                    all & !(all >> n)
+                match n {
+                    0 => 0,
+                    n if n >= bits => all,
+                    n => all & !(all >> n),
                 }
             } else {
                 parse(m)?

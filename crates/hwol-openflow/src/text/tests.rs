@@ -140,7 +140,12 @@ fn errors_name_the_field_and_say_what_to_do() {
         "table=5,actions=goto_table:3",
         "actions=goto_table:3,NORMAL",
         "actions=drop,NORMAL",
-        "actions=ct(force)",
+        "actions=ct(commit)",
+        "ip,actions=ct(force)",
+        "tcp,ct_state=+inv,actions=ct(commit)",
+        "udp,actions=ct(commit,alg=ftp)",
+        "ipv6,actions=ct(commit,nat(src=10.0.0.1))",
+        "arp,actions=dec_ttl",
         "actions=ct(zone=70000)",
         "actions=ct(exec(output:1))",
         "actions=ct(commit,alg=sip)",
@@ -374,6 +379,9 @@ fn arb_nat() -> impl Strategy<Value = NatAction> {
         .prop_map(|(kind, v6, a, b, c, d, ports, flag, persistent)| {
             let kind = [None, Some(NatKind::Src), Some(NatKind::Dst)][kind];
             let mut n = NatAction { kind, ..Default::default() };
+            n.persistent = persistent;
+            n.hash = flag == 2;
+            n.random = flag == 3;
             if kind.is_some() && flag > 0 {
                 n.addrs = Some(if v6 {
                     (IpAddr::V6(Ipv6Addr::from(c.min(d))), IpAddr::V6(Ipv6Addr::from(c.max(d))))
@@ -381,9 +389,6 @@ fn arb_nat() -> impl Strategy<Value = NatAction> {
                     (IpAddr::V4(Ipv4Addr::from(a.min(b))), IpAddr::V4(Ipv4Addr::from(a.max(b))))
                 });
                 n.ports = ports.map(|(lo, span)| (lo, lo.saturating_add(span % 100)));
-                n.persistent = persistent;
-                n.hash = flag == 2;
-                n.random = flag == 3;
             }
             n
         })
@@ -491,4 +496,15 @@ proptest! {
         let _ = parse_actions(&s, &ports());
         let _ = parse_match(&s, &ports());
     }
+}
+
+#[test]
+fn quoted_port_names_with_separators_read_back() {
+    // Found by the ofctl_parse fuzz target.
+    let p: PortMap = [("p 3", 3), ("br-int", 9)].into_iter().collect();
+    let f = parse_flow("in_port=\"br-int\",actions=output:\"p 3\",\"p 3\"", &p).unwrap();
+    let text = format_flow(&f, Some(&p));
+    assert_eq!(text, "in_port=\"br-int\" actions=output:\"p 3\",output:\"p 3\"");
+    assert_eq!(parse_flow(&text, &p).unwrap(), f);
+    assert!(parse_flow("\"0in_port=ract:\"\u{4d2}cstaw+trk,ions=c0", &p).is_err());
 }
