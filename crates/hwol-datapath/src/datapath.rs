@@ -300,8 +300,13 @@ impl<T: FlowTable> Datapath<T> {
                 return PacketFate::Dropped(r);
             }
         };
-        let mut ctx =
-            ExecContext { conntrack: &self.conntrack, now, sink: &mut *sink, forked: &mut forked, unknown_port_outputs: 0 };
+        let mut ctx = ExecContext {
+            conntrack: &self.conntrack,
+            now,
+            sink: &mut *sink,
+            forked: &mut forked,
+            unknown_port_outputs: 0,
+        };
         let next = execute(&mut ctx, pkt, &mut key, &mut layout, actions);
         if ctx.unknown_port_outputs > 0 {
             self.drops[DropReason::OutputPortUnknown.code() as usize].fetch_add(ctx.unknown_port_outputs, Relaxed);
