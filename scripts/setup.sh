@@ -6,7 +6,15 @@
 # (rustup with a stable >= 1.95 toolchain; nightly is used only for fuzzing).
 set -euo pipefail
 
-APT_PACKAGES=(build-essential pkg-config git openvswitch-switch openvswitch-common)
+APT_PACKAGES=(
+    build-essential pkg-config git
+    # real Open vSwitch: differential tests and the performance peer
+    openvswitch-switch openvswitch-common
+    # eBPF fast path: clang compiles the C programs in build.rs
+    clang llvm libbpf-dev bpftool linux-libc-dev
+    # the emulated NIC, the demo and the system tests
+    iproute2 ethtool iperf3 tcpdump
+)
 
 say() { printf '[setup] %s\n' "$*"; }
 
