@@ -251,6 +251,16 @@ impl<P: OffloadProvider> OffloadManager<P> {
         self.cts.contains_key(&(zone, *orig))
     }
 
+    /// The connections in the fast path, as (zone, original tuple).
+    pub fn ct_offloaded(&self) -> Vec<(u16, CtTuple)> {
+        self.cts.keys().copied().collect()
+    }
+
+    /// The flow behind a ufid, as last handed to the manager.
+    pub fn flow(&self, ufid: u128) -> Option<&OffloadFlow> {
+        self.flows.get(&ufid).map(|t| &t.flow)
+    }
+
     /// When the fast path last saw each offloaded connection.
     pub fn ct_used(&mut self) -> Result<Vec<(u16, CtTuple, Duration)>, OffloadError> {
         self.provider.ct_used()
