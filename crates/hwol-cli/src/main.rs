@@ -6,6 +6,8 @@
 //!   print each back in canonical form (see [`odp`]).
 //! - `hwol ofproto trace`: load an ovs-ofctl flows file into a bridge and
 //!   explain one packet's path through it (see [`ofproto`]).
+//! - `hwol nic emulate`: create, attach and destroy an emulated SR-IOV NIC
+//!   made of veth pairs (see [`nic`]).
 //! - `hwol pipeline`: print the pod network pipeline for a set of pods as
 //!   ovs-ofctl flows (see [`ofproto`]).
 //!
@@ -17,6 +19,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod nic;
 mod odp;
 mod ofproto;
 
@@ -35,6 +38,9 @@ enum Command {
     /// OpenFlow tables and their translation to datapath flows.
     #[command(subcommand)]
     Ofproto(OfprotoCommand),
+    /// Host NICs: an emulated SR-IOV NIC for machines without SR-IOV.
+    #[command(subcommand)]
+    Nic(nic::NicCommand),
     /// Print the pod network pipeline (ovs-ofctl add-flows syntax).
     Pipeline(ofproto::PipelineArgs),
 }
@@ -69,6 +75,7 @@ fn main() -> ExitCode {
             print!("{text}");
             true
         }),
+        Command::Nic(cmd) => nic::run(&cmd),
         Command::Pipeline(args) => ofproto::pipeline(&args).map(|text| {
             print!("{text}");
             true
