@@ -16,7 +16,7 @@
 #include <linux/pkt_cls.h>
 #include "fastpath.h"
 
-SEC("tc")
+SEC("classifier")
 int hwol_tc(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data;

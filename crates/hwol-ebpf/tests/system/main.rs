@@ -1,0 +1,228 @@
+//! System tests of the eBPF fast path (root; CI runs them as root). Each
+//! test builds its own namespaces (see `topo`), loads a provider under a
+//! unique instance name, and removes everything on drop, also on failure.
+
+mod topo;
+
+use std::net::IpAddr;
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use hwol_conntrack::CtTuple;
+use hwol_ebpf::{Reason, TcProvider, XdpProvider};
+use hwol_flow::{ct_state, Action, CtAction, FlowKey, FlowMask};
+use hwol_offload::{CtOffload, FastPathStats, OffloadFlow, OffloadProvider};
+use topo::*;
+
+/// recirc_id(0),in_port(in),eth(src,dst),eth_type(0x0800),ipv4(src,dst) actions:output(out)
+fn fwd_flow(ufid: u128, in_port: u32, src: (&str, [u8; 4]), dst: (&str, [u8; 4]), out: u32) -> OffloadFlow {
+    let key = FlowKey {
+        in_port,
+        eth_type: 0x0800,
+        eth_src: mac(src.0),
+        eth_dst: mac(dst.0),
+        nw_src: src.1,
+        nw_dst: dst.1,
+        ..Default::default()
+    };
+    let mut mask = FlowMask::default();
+    mask.0.recirc_id = !0;
+    mask.0.in_port = !0;
+    mask.0.eth_type = !0;
+    mask.0.eth_src = [0xff; 6];
+    mask.0.eth_dst = [0xff; 6];
+    mask.0.vlans[0].tpid = !0;
+    mask.0.nw_src = [0xff; 4];
+    mask.0.nw_dst = [0xff; 4];
+    OffloadFlow { ufid, key, mask, actions: vec![Action::Output(out)] }
+}
+
+fn stats(p: &mut impl OffloadProvider, ufid: u128) -> FastPathStats {
+    p.flow_stats().unwrap().into_iter().find(|(u, _)| *u == ufid).map(|(_, s)| s).unwrap_or_default()
+}
+
+fn reason(counts: &[(Reason, u64)], r: Reason) -> u64 {
+    counts.iter().find(|(x, _)| *x == r).map(|(_, n)| *n).unwrap_or(0)
+}
+
+fn install_pair(p: &mut impl OffloadProvider) {
+    p.flow_put(&fwd_flow(1, 1, (MAC1, IP1), (MAC2, IP2), 2)).unwrap();
+    p.flow_put(&fwd_flow(2, 2, (MAC2, IP2), (MAC1, IP1), 1)).unwrap();
+}
+
+/// UDP pod1 → pod2 and back; returns after both arrived.
+fn udp_both_ways(t: &Topo, tag: &str) {
+    let a = udp(&t.p1, IP1, 40100);
+    let b = udp(&t.p2, IP2, 40200);
+    let m1 = format!("{tag}-there");
+    a.send_to(m1.as_bytes(), (fmt_ip(IP2).as_str(), 40200)).unwrap();
+    assert!(recv_marker(&b, m1.as_bytes()), "{m1}: pod2 did not receive pod1's datagram through the fast path");
+    let m2 = format!("{tag}-back");
+    b.send_to(m2.as_bytes(), (fmt_ip(IP1).as_str(), 40100)).unwrap();
+    assert!(recv_marker(&a, m2.as_bytes()), "{m2}: pod1 did not receive pod2's reply through the fast path");
+}
+
+#[test]
+fn xdp_forwards_hits_passes_misses_and_survives_a_restart() {
+    let t = Topo::new(true);
+    let tap = Tap::open(&t.host);
+    let rep1 = ifindex_in(&t.host, "rep1");
+
+    let mut p = in_ns(&t.host, || {
+        let mut p = XdpProvider::attach_or_adopt(&t.instance, false).unwrap();
+        p.port_add(1, "rep1").unwrap();
+        p.port_add(2, "rep2").unwrap();
+        p
+    });
+    for (port, pod) in [(1, &t.p1), (2, &t.p2)] {
+        in_ns(pod, || p.attach_peer_pass(port, "eth0").unwrap());
+    }
+    install_pair(&mut p);
+
+    udp_both_ways(&t, "xdp-hit");
+    let (s1, s2) = (stats(&mut p, 1), stats(&mut p, 2));
+    assert!(s1.packets >= 1 && s1.bytes >= 42 && s1.used.is_some(), "flow 1 counters: {s1:?}");
+    assert!(s2.packets >= 1, "flow 2 counters: {s2:?}");
+    assert!(tap.drain(b"xdp-hit").is_empty(), "an AF_PACKET socket on the representors saw forwarded packets");
+
+    // A miss (no flow for this destination) is passed up to the representor.
+    let a = udp(&t.p1, IP1, 40101);
+    a.send_to(b"xdp-miss", (fmt_ip(IP_GHOST).as_str(), 9)).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let seen = tap.drain(b"xdp-miss");
+    assert!(seen.iter().any(|(ifi, _)| *ifi == rep1), "the miss did not reach the slow path on rep1: {seen:?}");
+    assert!(reason(&p.reason_counts().unwrap(), Reason::MissFlow) >= 1);
+
+    // Restart without loss: the daemon goes away (pins stay), traffic keeps flowing...
+    drop(p);
+    udp_both_ways(&t, "xdp-while-down");
+    // ...and a new daemon adopts the same flows and counters.
+    let mut p = in_ns(&t.host, || XdpProvider::attach_or_adopt(&t.instance, false).unwrap());
+    let mut dumped: Vec<u128> = p.flow_dump().unwrap().iter().map(|f| f.ufid).collect();
+    dumped.sort();
+    assert_eq!(dumped, vec![1, 2]);
+    assert_eq!(p.flow_dump().unwrap().iter().find(|f| f.ufid == 1).unwrap(), &{
+        let f = fwd_flow(1, 1, (MAC1, IP1), (MAC2, IP2), 2);
+        OffloadFlow { key: f.key.masked(&f.mask), ..f }
+    });
+    assert!(stats(&mut p, 1).packets > s1.packets, "packets forwarded while the daemon was down are counted");
+    in_ns(&t.host, || p.port_add(1, "rep1").unwrap()); // adopting an attached port is a no-op
+    udp_both_ways(&t, "xdp-after-restart");
+
+    // Deleting the flows frees the mask slot; traffic then misses.
+    p.flow_del(1).unwrap();
+    p.flow_del(2).unwrap();
+    assert!(p.flow_dump().unwrap().is_empty());
+    p.detach_all().unwrap();
+}
+
+#[test]
+fn tc_forwards_with_redirect_peer_and_upcalls_misses_tagged_with_the_port() {
+    let t = Topo::new(false);
+    let tap = Tap::open(&t.host);
+    let upb = ifindex_in(&t.host, "upb");
+    let mut p = in_ns(&t.host, || {
+        let mut p = TcProvider::attach_or_adopt(&t.instance, Some("upa")).unwrap();
+        p.port_add(1, "rep1").unwrap();
+        p.port_add(2, "rep2").unwrap();
+        p
+    });
+    install_pair(&mut p);
+
+    udp_both_ways(&t, "tc-hit");
+    assert!(stats(&mut p, 1).packets >= 1 && stats(&mut p, 2).packets >= 1);
+    let on_upcall: Vec<_> = tap.drain(b"tc-hit").into_iter().filter(|(i, _)| *i == upb).collect();
+    assert!(on_upcall.is_empty(), "forwarded packets reached the upcall device: {on_upcall:?}");
+
+    // A miss arrives on the upcall device, tagged 802.1ad with VID = in_port.
+    let dump = Dump::start(&t.host, "upb", "udp");
+    let a = udp(&t.p1, IP1, 40102);
+    a.send_to(b"tc-miss", (fmt_ip(IP_GHOST).as_str(), 9)).unwrap();
+    let line = dump.first_line();
+    assert!(line.contains("0x88a8") && line.contains("vlan 1,"), "upcall not tagged with port 1: {line:?}");
+    let seen = tap.drain(b"tc-miss");
+    assert!(seen.iter().any(|(i, _)| *i == upb), "miss not on the upcall device: {seen:?}");
+    assert!(reason(&p.reason_counts().unwrap(), Reason::MissFlow) >= 1);
+    p.detach_all().unwrap();
+}
+
+fn ct_flows(p: &mut impl OffloadProvider) {
+    for (ufid, in_port, out) in [(10u128, 1u32, 2u32), (20, 2, 1)] {
+        let mut key = FlowKey { in_port, eth_type: 0x0800, ..Default::default() };
+        let mut mask = FlowMask::default();
+        mask.0.recirc_id = !0;
+        mask.0.in_port = !0;
+        mask.0.eth_type = !0;
+        let ct = Action::Ct(CtAction { zone: 65520, ..Default::default() });
+        p.flow_put(&OffloadFlow { ufid, key, mask, actions: vec![ct, Action::Recirc(1)] }).unwrap();
+        key.recirc_id = 1;
+        key.ct_state = ct_state::TRK | ct_state::EST;
+        mask.0.ct_state = ct_state::TRK | ct_state::EST;
+        p.flow_put(&OffloadFlow { ufid: ufid + 1, key, mask, actions: vec![Action::Output(out)] }).unwrap();
+    }
+}
+
+/// A TCP socket in `ns` bound to `ip:port`, connected to `to` (bounded wait).
+fn tcp_connect(ns: &str, ip: [u8; 4], port: u16, to: std::net::SocketAddrV4) -> nix::Result<std::net::TcpStream> {
+    use nix::sys::socket::{bind, connect, setsockopt, socket, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn};
+    let fd = in_ns(ns, || socket(AddressFamily::Inet, SockType::Stream, SockFlag::empty(), None))?;
+    setsockopt(&fd, sockopt::ReuseAddr, &true)?;
+    setsockopt(&fd, sockopt::SendTimeout, &nix::sys::time::TimeVal::new(1, 0))?;
+    bind(fd.as_raw_fd(), &SockaddrIn::from(std::net::SocketAddrV4::new(ip.into(), port)))?;
+    connect(fd.as_raw_fd(), &SockaddrIn::from(to))?;
+    Ok(std::net::TcpStream::from(fd))
+}
+
+#[test]
+fn tc_conntrack_established_connections_go_fast_others_go_to_software() {
+    let t = Topo::new(false);
+    let tap = Tap::open(&t.host);
+    let upb = ifindex_in(&t.host, "upb");
+    let mut p = in_ns(&t.host, || {
+        let mut p = TcProvider::attach_or_adopt(&t.instance, Some("upa")).unwrap();
+        p.port_add(1, "rep1").unwrap();
+        p.port_add(2, "rep2").unwrap();
+        p
+    });
+    ct_flows(&mut p);
+    let server = std::net::SocketAddrV4::new(IP2.into(), 5555);
+    let listener = in_ns(&t.p2, || std::net::TcpListener::bind(server).unwrap());
+
+    // Offloaded connection: the whole exchange runs in the fast path.
+    let orig = CtTuple::ports(IpAddr::from(IP1), IpAddr::from(IP2), 6, 40001, 5555);
+    p.ct_put(&CtOffload { zone: 65520, orig, mark: 0, label: 0 }).unwrap();
+    let mut c = tcp_connect(&t.p1, IP1, 40001, server).expect("connect through the fast path");
+    let (mut s, _) = listener.accept().unwrap();
+    use std::io::{Read, Write};
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    c.write_all(b"ping").unwrap();
+    let mut buf = [0u8; 4];
+    s.read_exact(&mut buf).unwrap();
+    s.write_all(b"pong").unwrap();
+    c.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"pong");
+    for ufid in [10, 11, 20, 21] {
+        assert!(stats(&mut p, ufid).packets >= 2, "flow {ufid}: {:?}", stats(&mut p, ufid));
+    }
+    let used = p.ct_used().unwrap();
+    assert!(used.iter().any(|(z, t, _)| *z == 65520 && *t == orig), "ct_used: {used:?}");
+    let syn_seen: Vec<_> = tap.drain(&5555u16.to_be_bytes()).into_iter().filter(|(i, _)| *i == upb).collect();
+    assert!(syn_seen.is_empty(), "an offloaded connection reached the slow path: {} frames", syn_seen.len());
+
+    // Not offloaded: the SYN goes to the slow path (nobody answers here).
+    let before = reason(&p.reason_counts().unwrap(), Reason::MissCt);
+    assert!(tcp_connect(&t.p1, IP1, 40002, server).is_err(), "connected without the slow path");
+    let after = reason(&p.reason_counts().unwrap(), Reason::MissCt);
+    assert!(after > before, "ct misses {before} -> {after}");
+    let upcalls: Vec<_> = tap.drain(&40002u16.to_be_bytes()).into_iter().filter(|(i, _)| *i == upb).collect();
+    assert!(!upcalls.is_empty(), "the SYN of a connection not in the fast path did not reach the upcall device");
+
+    // Teardown (FIN) goes to software too.
+    drop(c);
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(reason(&p.reason_counts().unwrap(), Reason::MissCtTeardown) >= 1);
+    p.ct_del(65520, &orig).unwrap();
+    assert!(p.ct_used().unwrap().is_empty());
+    p.detach_all().unwrap();
+}
