@@ -368,13 +368,7 @@ mod tests {
             let line = h.lines().find(|l| l.trim_start().starts_with(&format!("{name} ="))).unwrap_or_else(|| {
                 panic!("{name} missing from hwol_shared.h");
             });
-            let val: u32 = line.split('=').nth(1).unwrap().trim().trim_end_matches(|c: char| !c.is_ascii_digit())[..]
-                .split(',')
-                .next()
-                .unwrap()
-                .trim()
-                .parse()
-                .unwrap();
+            let val: u32 = line.split('=').nth(1).unwrap().split(',').next().unwrap().trim().parse().unwrap();
             assert_eq!(val, r as u32, "{name}");
         }
     }
@@ -405,5 +399,61 @@ mod tests {
         assert_eq!(define("HWOL_CT_F_COMMIT"), CT_F_COMMIT as u64);
         assert_eq!(define("HWOL_CT_F_FORCE"), CT_F_FORCE as u64);
         assert_eq!(define("HWOL_SET_F_MASKED"), SET_F_MASKED as u64);
+    }
+
+    /// Every field of every shared struct sits where the compiled C object's
+    /// BTF (`bpftool btf dump`) says it does, and the sizes agree.
+    #[test]
+    fn rust_mirrors_match_the_btf_of_the_compiled_programs() {
+        macro_rules! fields {
+            ($t:ty, $c:literal, [$($f:ident $(as $cn:literal)?),* $(,)?]) => {
+                ($c, size_of::<$t>(), vec![$((fields!(@name $f $($cn)?), offset_of!($t, $f))),*])
+            };
+            (@name $f:ident $cn:literal) => { $cn };
+            (@name $f:ident) => { stringify!($f) };
+        }
+        let structs = [
+            fields!(
+                BpfKey,
+                "hwol_key",
+                [
+                    recirc_id, in_port, ct_mark, ct_zone, ct_state, nw_proto, eth_src, eth_dst, eth_type, vlan_tci,
+                    vlan_tpid, tcp_flags, ipv4_src, ipv4_dst, ipv6_src, ipv6_dst, tp_src, tp_dst, nw_tos, nw_ttl,
+                    nw_frag, pad0, pad1,
+                ]
+            ),
+            fields!(BpfFlowKey, "hwol_flow_key", [mask_idx, key]),
+            fields!(BpfMask, "hwol_mask", [active, mask]),
+            fields!(BpfAction, "hwol_action", [kind as "type", flags, arg, eth_src, eth_src_mask, eth_dst, eth_dst_mask]),
+            fields!(BpfFlow, "hwol_flow", [ufid_lo, ufid_hi, packets, bytes, used_ns, n_actions, pad, actions]),
+            fields!(BpfCtKey, "hwol_ct_key", [zone, proto, family, sport, dport, src, dst]),
+            fields!(BpfCtVal, "hwol_ct_val", [mark, dir, pad, used_ns]),
+            fields!(BpfCfg, "hwol_cfg", [upcall_ifindex, pad]),
+        ];
+        for obj in ["xdp.o", "tc.o"] {
+            let path = format!("{}/{obj}", env!("OUT_DIR"));
+            let out = std::process::Command::new("bpftool")
+                .args(["btf", "dump", "file", &path, "format", "raw"])
+                .output()
+                .expect("bpftool is needed to check layouts against BTF; run scripts/setup.sh");
+            assert!(out.status.success(), "bpftool: {}", String::from_utf8_lossy(&out.stderr));
+            let text = String::from_utf8(out.stdout).unwrap();
+            for (c_name, size, fields) in &structs {
+                let head = format!("STRUCT '{c_name}' size=");
+                let mut lines = text.lines().skip_while(|l| !l.contains(&head));
+                let first = lines.next().unwrap_or_else(|| panic!("{obj}: no BTF for struct {c_name}"));
+                assert!(first.contains(&format!("size={size} ")), "{obj}: {first} but Rust size is {size}");
+                let members: Vec<(String, usize)> = lines
+                    .take_while(|l| l.starts_with('\t'))
+                    .map(|l| {
+                        let name = l.trim().split('\'').nth(1).unwrap().to_string();
+                        let bits: usize = l.split("bits_offset=").nth(1).unwrap().trim().parse().unwrap();
+                        (name, bits / 8)
+                    })
+                    .collect();
+                let ours: Vec<(String, usize)> = fields.iter().map(|(n, o)| (n.to_string(), *o)).collect();
+                assert_eq!(members, ours, "{obj}: struct {c_name} (C from BTF vs Rust)");
+            }
+        }
     }
 }

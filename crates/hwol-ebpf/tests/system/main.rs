@@ -45,6 +45,16 @@ fn reason(counts: &[(Reason, u64)], r: Reason) -> u64 {
     counts.iter().find(|(x, _)| *x == r).map(|(_, n)| *n).unwrap_or(0)
 }
 
+/// A tc provider on the topology's representors, misses to `upa`.
+fn tc_provider(t: &Topo) -> TcProvider {
+    in_ns(&t.host, || {
+        let mut p = TcProvider::attach_or_adopt(&t.instance, Some("upa")).unwrap();
+        p.port_add(1, "rep1").unwrap();
+        p.port_add(2, "rep2").unwrap();
+        p
+    })
+}
+
 fn install_pair(p: &mut impl OffloadProvider) {
     p.flow_put(&fwd_flow(1, 1, (MAC1, IP1), (MAC2, IP2), 2)).unwrap();
     p.flow_put(&fwd_flow(2, 2, (MAC2, IP2), (MAC1, IP1), 1)).unwrap();
@@ -121,12 +131,7 @@ fn tc_forwards_with_redirect_peer_and_upcalls_misses_tagged_with_the_port() {
     let t = Topo::new(false);
     let tap = Tap::open(&t.host);
     let upb = ifindex_in(&t.host, "upb");
-    let mut p = in_ns(&t.host, || {
-        let mut p = TcProvider::attach_or_adopt(&t.instance, Some("upa")).unwrap();
-        p.port_add(1, "rep1").unwrap();
-        p.port_add(2, "rep2").unwrap();
-        p
-    });
+    let mut p = tc_provider(&t);
     install_pair(&mut p);
 
     udp_both_ways(&t, "tc-hit");
@@ -143,7 +148,33 @@ fn tc_forwards_with_redirect_peer_and_upcalls_misses_tagged_with_the_port() {
     let seen = tap.drain(b"tc-miss");
     assert!(seen.iter().any(|(i, _)| *i == upb), "miss not on the upcall device: {seen:?}");
     assert!(reason(&p.reason_counts().unwrap(), Reason::MissFlow) >= 1);
+
+    // Restart without loss: tcx links stay pinned while no daemon runs; the
+    // next one swaps them to its own program atomically and adopts the flows.
+    let prog_before = tcx_prog_ids(&t);
+    drop(p);
+    udp_both_ways(&t, "tc-while-down");
+    let mut p = tc_provider(&t);
+    let prog_after = tcx_prog_ids(&t);
+    assert_eq!(prog_after.len(), 2, "one tcx program per representor: {prog_after:?}");
+    assert!(prog_after.iter().all(|id| !prog_before.contains(id)), "links not moved to the new program");
+    assert_eq!(p.flow_dump().unwrap().len(), 2);
+    udp_both_ways(&t, "tc-after-restart");
+    assert!(stats(&mut p, 1).packets >= 3, "hits before, during and after the restart are all counted");
     p.detach_all().unwrap();
+    assert!(tcx_prog_ids(&t).is_empty(), "detach_all left programs attached");
+}
+
+/// Ids of the tcx ingress programs on rep1 and rep2.
+fn tcx_prog_ids(t: &Topo) -> Vec<u32> {
+    use aya::programs::{SchedClassifier, TcAttachType};
+    in_ns(&t.host, || {
+        ["rep1", "rep2"]
+            .iter()
+            .flat_map(|dev| SchedClassifier::query_tcx(dev, TcAttachType::Ingress).unwrap().1)
+            .map(|info| info.id())
+            .collect()
+    })
 }
 
 fn ct_flows(p: &mut impl OffloadProvider) {
@@ -178,12 +209,7 @@ fn tc_conntrack_established_connections_go_fast_others_go_to_software() {
     let t = Topo::new(false);
     let tap = Tap::open(&t.host);
     let upb = ifindex_in(&t.host, "upb");
-    let mut p = in_ns(&t.host, || {
-        let mut p = TcProvider::attach_or_adopt(&t.instance, Some("upa")).unwrap();
-        p.port_add(1, "rep1").unwrap();
-        p.port_add(2, "rep2").unwrap();
-        p
-    });
+    let mut p = tc_provider(&t);
     ct_flows(&mut p);
     let server = std::net::SocketAddrV4::new(IP2.into(), 5555);
     let listener = in_ns(&t.p2, || std::net::TcpListener::bind(server).unwrap());
@@ -224,5 +250,59 @@ fn tc_conntrack_established_connections_go_fast_others_go_to_software() {
     assert!(reason(&p.reason_counts().unwrap(), Reason::MissCtTeardown) >= 1);
     p.ct_del(65520, &orig).unwrap();
     assert!(p.ct_used().unwrap().is_empty());
+    p.detach_all().unwrap();
+}
+
+/// Whether `ip link show` reports an XDP program on `dev`.
+fn has_xdp(t: &Topo, dev: &str) -> bool {
+    let out = std::process::Command::new("ip").args(["-n", &t.host, "link", "show", dev]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).contains("prog/xdp")
+}
+
+#[test]
+fn cleanup_after_a_crash_detaches_everything_and_masks_are_refcounted() {
+    let t = Topo::new(true);
+    // A "crashed" XDP daemon: the provider is gone, its pins are not.
+    let p = in_ns(&t.host, || {
+        let mut p = XdpProvider::attach_or_adopt(&t.instance, false).unwrap();
+        p.port_add(1, "rep1").unwrap();
+        p
+    });
+    drop(p);
+    assert!(has_xdp(&t, "rep1"), "the pinned XDP link should outlive the process");
+    hwol_ebpf::cleanup_instance(&t.instance).unwrap();
+    assert!(!has_xdp(&t, "rep1"), "cleanup_instance left XDP attached");
+    assert!(!std::path::Path::new(hwol_ebpf::PIN_ROOT).join(&t.instance).exists());
+
+    // Mask slots: 16 distinct masks fit, a 17th is refused until one is freed.
+    let mut p = tc_provider(&t);
+    let flow = |ufid: u128, bit: u32| {
+        let key = FlowKey { eth_type: 0x0800, nw_proto: 17, tp_dst: (ufid as u16) & (1 << bit), ..Default::default() };
+        let mut mask = FlowMask::default();
+        mask.0.eth_type = !0;
+        mask.0.nw_proto = !0;
+        mask.0.tp_dst = 1 << bit;
+        OffloadFlow { ufid, key, mask, actions: vec![] }
+    };
+    for bit in 0..16 {
+        p.flow_put(&flow(100 + u128::from(bit), bit)).unwrap();
+    }
+    let mut same_mask = flow(200, 15);
+    same_mask.key.tp_dst = 1 << 15;
+    p.flow_put(&same_mask).expect("a flow reusing an existing mask needs no new slot");
+    let mut extra = flow(300, 0);
+    extra.mask.0.tp_src = 1;
+    assert_eq!(
+        p.flow_put(&extra).unwrap_err(),
+        hwol_offload::OffloadError::Unsupported(hwol_offload::NotOffloadedReason::TableFull {
+            table: "masks",
+            capacity: hwol_ebpf::MAX_MASKS
+        })
+    );
+    p.flow_del(115).unwrap(); // mask of bit 15 is still used by flow 200
+    assert!(p.flow_put(&extra).is_err(), "the slot of a mask still in use was freed");
+    p.flow_del(200).unwrap(); // now it is free
+    p.flow_put(&extra).unwrap();
+    assert_eq!(p.flow_dump().unwrap().len(), 16);
     p.detach_all().unwrap();
 }
