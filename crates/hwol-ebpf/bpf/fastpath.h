@@ -344,6 +344,19 @@ static __always_inline void hwol_set_eth(void *data, void *data_end, struct hwol
 	}
 }
 
+static __always_inline void hwol_commit_stats(struct hwol_flow **hits, __u64 len, __u64 now)
+{
+#pragma clang loop unroll(full)
+	for (int i = 0; i < HWOL_MAX_PASSES; i++) {
+		struct hwol_flow *f = hits[i];
+		if (!f)
+			break;
+		__sync_fetch_and_add(&f->packets, 1);
+		__sync_fetch_and_add(&f->bytes, len);
+		f->used_ns = now;
+	}
+}
+
 /*
  * Run the fast path on one packet. On HWOL_V_OUTPUT, *out_ifindex is the
  * device to send to. *reason is the HWOL_R_* code (also counted).
@@ -353,6 +366,10 @@ static __always_inline int hwol_process(void *data, void *data_end, __u64 len, _
 {
 	struct hwol_key key = {};
 	struct hwol_lookup_ctx lc;
+	/* Flows hit on each pass. Their counters are only bumped once the
+	 * packet is done in the fast path, so a packet that misses on a later
+	 * pass (and is counted by software) is not counted twice. */
+	struct hwol_flow *hits[HWOL_MAX_PASSES] = {};
 	__u64 now = bpf_ktime_get_ns();
 	int r;
 
@@ -375,9 +392,7 @@ static __always_inline int hwol_process(void *data, void *data_end, __u64 len, _
 			*reason = HWOL_R_MISS_FLOW;
 			goto miss;
 		}
-		__sync_fetch_and_add(&f->packets, 1);
-		__sync_fetch_and_add(&f->bytes, len);
-		f->used_ns = now;
+		hits[pass] = f;
 		for (int i = 0; i < HWOL_MAX_ACTIONS; i++) {
 			if (i >= f->n_actions)
 				break;
@@ -388,11 +403,13 @@ static __always_inline int hwol_process(void *data, void *data_end, __u64 len, _
 				if (!ifi) {
 					*reason = HWOL_R_DROP_OUT_PORT;
 					hwol_count(*reason);
+					hwol_commit_stats(hits, len, now);
 					return HWOL_V_DROP;
 				}
 				*out_ifindex = *ifi;
 				*reason = HWOL_R_FORWARDED;
 				hwol_count(*reason);
+				hwol_commit_stats(hits, len, now);
 				return HWOL_V_OUTPUT;
 			} else if (a->type == HWOL_ACT_CT) {
 				r = hwol_ct_lookup(&key, a->arg, now);
@@ -411,6 +428,7 @@ static __always_inline int hwol_process(void *data, void *data_end, __u64 len, _
 		if (!recirc) {
 			*reason = HWOL_R_DROP_ACTION;
 			hwol_count(*reason);
+			hwol_commit_stats(hits, len, now);
 			return HWOL_V_DROP;
 		}
 	}

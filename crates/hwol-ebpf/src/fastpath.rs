@@ -289,7 +289,17 @@ impl FastPath {
     }
 
     /// Attach the representor program to `ifname` as `port`.
-    pub(crate) fn port_add(&mut self, port: u32, ifname: &str) -> Result<(), Error> {
+    pub(crate) fn port_add(&mut self, port: u32, ifname: &str) -> Result<(), OffloadError> {
+        if self.hook == Hook::Tc && port > 0xfff {
+            return Err(OffloadError::Unsupported(NotOffloadedReason::PortNotOffloadable {
+                port,
+                why: "tc upcalls carry the port in a 12-bit VLAN id".into(),
+            }));
+        }
+        self.attach_port(port, ifname).map_err(failed)
+    }
+
+    fn attach_port(&mut self, port: u32, ifname: &str) -> Result<(), Error> {
         let ifi = ifindex(ifname)?;
         let pin = self.link_path("port", port);
         if self.ports.get(&port) == Some(&ifi) && pin.exists() {

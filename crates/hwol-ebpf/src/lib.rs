@@ -37,12 +37,26 @@
 //!   redirected to an upcall device the daemon owns (one end of a veth pair;
 //!   it reads the other end, the tag arriving in `PACKET_AUXDATA`).
 //!
-//! Pinning, restart without loss and cleanup are described in
-//! [`fastpath`](crate::XdpProvider::attach_or_adopt) terms on each provider
-//! and in the `fastpath` module: maps and links are pinned under
-//! `/sys/fs/bpf/hwol/<instance>/`; a restarted daemon calls
-//! `attach_or_adopt`, which reuses the maps, atomically moves the pinned
-//! links to the new programs and rebuilds its state, then `flow_dump`s.
+//! - **Counters are committed at the end.** A flow's counters are bumped
+//!   only when the packet finishes in the fast path (output or drop), so a
+//!   packet that hits `recirc_id(0)` and then misses conntrack is counted by
+//!   software alone, never twice.
+//!
+//! # Pinning, restart without loss, cleanup
+//!
+//! Maps and bpf_links (XDP links, tcx links) are pinned under
+//! `/sys/fs/bpf/hwol/<instance>/{maps,links}/`. Pinned links keep the
+//! programs attached while no daemon runs, so forwarding never stops. A
+//! restarted daemon calls `attach_or_adopt`: the maps are reused by name,
+//! each pinned link is switched to the newly loaded program with
+//! `bpf_link_update` (atomic), and the provider rebuilds its ports, mask
+//! slots and ufid index from the maps; the daemon then adopts the flows
+//! `flow_dump` returns. `detach_all` (or [`cleanup_instance`] for the
+//! leftovers of a crashed run) unpins everything, which detaches the
+//! programs.
+//!
+//! Interface names are resolved, and links created, in the network
+//! namespace of the calling thread.
 //!
 //! This crate does not create devices or namespaces, read packets from the
 //! upcall device, or run the slow path.
@@ -157,7 +171,7 @@ macro_rules! delegate_provider {
                 $name
             }
             fn port_add(&mut self, port: u32, ifname: &str) -> Result<(), OffloadError> {
-                self.fp.port_add(port, ifname).map_err(|e| OffloadError::Failed(e.to_string()))
+                self.fp.port_add(port, ifname)
             }
             fn port_del(&mut self, port: u32) -> Result<(), OffloadError> {
                 self.fp.port_del(port).map_err(|e| OffloadError::Failed(e.to_string()))

@@ -238,9 +238,15 @@ fn tc_conntrack_established_connections_go_fast_others_go_to_software() {
 
     // Not offloaded: the SYN goes to the slow path (nobody answers here).
     let before = reason(&p.reason_counts().unwrap(), Reason::MissCt);
+    let flow10_before = stats(&mut p, 10).packets;
     assert!(tcp_connect(&t.p1, IP1, 40002, server).is_err(), "connected without the slow path");
     let after = reason(&p.reason_counts().unwrap(), Reason::MissCt);
     assert!(after > before, "ct misses {before} -> {after}");
+    assert_eq!(
+        stats(&mut p, 10).packets,
+        flow10_before,
+        "packets that end in the slow path are counted by software only, not also by the fast path"
+    );
     let upcalls: Vec<_> = tap.drain(&40002u16.to_be_bytes()).into_iter().filter(|(i, _)| *i == upb).collect();
     assert!(!upcalls.is_empty(), "the SYN of a connection not in the fast path did not reach the upcall device");
 
