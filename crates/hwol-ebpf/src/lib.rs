@@ -58,14 +58,16 @@
 //! Interface names are resolved, and links created, in the network
 //! namespace of the calling thread.
 //!
-//! This crate does not create devices or namespaces, read packets from the
-//! upcall device, or run the slow path.
+//! [`UpcallSocket`] reads tc misses with their port. This crate does not
+//! create devices or namespaces or run the slow path.
 
 #![deny(unsafe_code)]
 
 mod convert;
 mod fastpath;
 pub mod layout;
+mod sys;
+pub mod upcall;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -78,6 +80,8 @@ pub use convert::{
 };
 pub use fastpath::PIN_ROOT;
 pub use layout::{Reason, MAX_ACTIONS, MAX_CT, MAX_FLOWS, MAX_MASKS, MAX_PASSES};
+
+pub use upcall::{Upcall, UpcallSocket};
 
 use fastpath::{FastPath, Hook};
 

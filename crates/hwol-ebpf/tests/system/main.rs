@@ -9,7 +9,7 @@ use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use hwol_conntrack::CtTuple;
-use hwol_ebpf::{Reason, TcProvider, XdpProvider};
+use hwol_ebpf::{Reason, TcProvider, UpcallSocket, XdpProvider};
 use hwol_flow::{ct_state, Action, CtAction, FlowKey, FlowMask};
 use hwol_offload::{CtOffload, FastPathStats, OffloadFlow, OffloadProvider};
 use topo::*;
@@ -43,6 +43,23 @@ fn stats(p: &mut impl OffloadProvider, ufid: u128) -> FastPathStats {
 
 fn reason(counts: &[(Reason, u64)], r: Reason) -> u64 {
     counts.iter().find(|(x, _)| *x == r).map(|(_, n)| *n).unwrap_or(0)
+}
+
+/// The next upcall whose frame contains `needle`, waiting at most 2 s.
+fn next_upcall(up: &UpcallSocket, needle: &[u8]) -> Option<(u32, Vec<u8>)> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    let mut buf = [0u8; 2048];
+    while std::time::Instant::now() < deadline {
+        match up.recv(&mut buf) {
+            Ok(Some(u)) if buf[..u.len].windows(needle.len()).any(|w| w == needle) => {
+                return Some((u.port, buf[..u.len].to_vec()))
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => panic!("reading upcalls: {e}"),
+        }
+    }
+    None
 }
 
 /// A tc provider on the topology's representors, misses to `upa`.
@@ -139,12 +156,15 @@ fn tc_forwards_with_redirect_peer_and_upcalls_misses_tagged_with_the_port() {
     let on_upcall: Vec<_> = tap.drain(b"tc-hit").into_iter().filter(|(i, _)| *i == upb).collect();
     assert!(on_upcall.is_empty(), "forwarded packets reached the upcall device: {on_upcall:?}");
 
-    // A miss arrives on the upcall device, tagged 802.1ad with VID = in_port.
-    let dump = Dump::start(&t.host, "upb", "udp");
+    // A miss arrives on the upcall device, tagged 802.1ad with VID = in_port,
+    // and UpcallSocket gives back the port and the original frame.
+    let up = in_ns(&t.host, || UpcallSocket::open("upb").unwrap());
     let a = udp(&t.p1, IP1, 40102);
     a.send_to(b"tc-miss", (fmt_ip(IP_GHOST).as_str(), 9)).unwrap();
-    let line = dump.first_line();
-    assert!(line.contains("0x88a8") && line.contains("vlan 1,"), "upcall not tagged with port 1: {line:?}");
+    let (port, frame) = next_upcall(&up, b"tc-miss").expect("no upcall for the miss");
+    assert_eq!(port, 1, "upcall tagged with the wrong port");
+    assert_eq!(&frame[..12], &[mac(MAC_GHOST), mac(MAC1)].concat()[..], "frame not the original");
+    assert_eq!(&frame[12..14], &[0x08, 0x00], "the fast path's tag is not left in the frame");
     let seen = tap.drain(b"tc-miss");
     assert!(seen.iter().any(|(i, _)| *i == upb), "miss not on the upcall device: {seen:?}");
     assert!(reason(&p.reason_counts().unwrap(), Reason::MissFlow) >= 1);
@@ -211,6 +231,7 @@ fn tc_conntrack_established_connections_go_fast_others_go_to_software() {
     let upb = ifindex_in(&t.host, "upb");
     let mut p = tc_provider(&t);
     ct_flows(&mut p);
+    let up = in_ns(&t.host, || UpcallSocket::open("upb").unwrap());
     let server = std::net::SocketAddrV4::new(IP2.into(), 5555);
     let listener = in_ns(&t.p2, || std::net::TcpListener::bind(server).unwrap());
 
@@ -247,8 +268,9 @@ fn tc_conntrack_established_connections_go_fast_others_go_to_software() {
         flow10_before,
         "packets that end in the slow path are counted by software only, not also by the fast path"
     );
-    let upcalls: Vec<_> = tap.drain(&40002u16.to_be_bytes()).into_iter().filter(|(i, _)| *i == upb).collect();
-    assert!(!upcalls.is_empty(), "the SYN of a connection not in the fast path did not reach the upcall device");
+    let (port, _) = next_upcall(&up, &40002u16.to_be_bytes())
+        .expect("the SYN of a connection not in the fast path did not reach the upcall device");
+    assert_eq!(port, 1);
 
     // Teardown (FIN) goes to software too.
     drop(c);

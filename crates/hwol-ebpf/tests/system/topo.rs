@@ -5,12 +5,11 @@
 //! bpffs instance is touched.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sched::CloneFlags;
 use nix::sys::socket::{self, AddressFamily, LinkAddr, SockFlag, SockProtocol, SockType};
@@ -169,73 +168,4 @@ impl Tap {
 
 pub fn ifindex_in(ns: &str, ifname: &str) -> usize {
     in_ns(ns, || nix::net::if_::if_nametoindex(ifname).unwrap() as usize)
-}
-
-/// tcpdump on `ifname` in `ns` (it decodes the VLAN tag the kernel keeps
-/// in packet metadata), started and listening.
-pub struct Dump {
-    child: Child,
-}
-
-impl Dump {
-    pub fn start(ns: &str, ifname: &str, filter: &str) -> Dump {
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                ns,
-                "tcpdump",
-                "-i",
-                ifname,
-                "-nn",
-                "-e",
-                "-l",
-                "-c",
-                "1",
-                "--immediate-mode",
-                filter,
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("tcpdump (installed by scripts/setup.sh)");
-        // Owned by `Dump` at once, so it is killed and reaped on every path.
-        let mut dump = Dump { child };
-        let mut err = BufReader::new(dump.child.stderr.take().unwrap());
-        let mut seen = String::new();
-        for _ in 0..4 {
-            let mut line = String::new();
-            if err.read_line(&mut line).unwrap_or(0) == 0 {
-                break;
-            }
-            seen.push_str(&line);
-            if line.contains("listening on") {
-                return dump;
-            }
-        }
-        panic!("tcpdump did not start: {seen}");
-    }
-
-    /// The first line tcpdump printed, waiting at most 3 s.
-    pub fn first_line(mut self) -> String {
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if self.child.try_wait().unwrap().is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut self.child.stdout.take().unwrap(), &mut s);
-        s
-    }
-}
-
-impl Drop for Dump {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
