@@ -259,12 +259,9 @@ impl PacketPort {
 
     /// Take the next retired block if there is one, without waiting.
     pub fn try_recv(&mut self) -> Option<RxBlock<'_>> {
-        if !self.ready() {
-            return None;
-        }
         let offset = self.next_block * self.block_size;
+        let bytes = self.ring.user_block(offset, self.block_size, BLOCK_STATUS)?;
         self.next_block = (self.next_block + 1) % self.block_count;
-        let bytes = self.ring.user_block(offset, self.block_size)?;
         // A corrupt descriptor gives an empty block; it is still handed back.
         let view = BlockView::new_checked(bytes, self.vnet).ok();
         Some(RxBlock { ring: &self.ring, offset, view })

@@ -223,15 +223,21 @@ impl RingMap {
         }
     }
 
-    /// The bytes `offset..offset+len` of the ring.
+    /// The bytes `offset..offset+len` of the ring, if that block belongs to
+    /// user space: the status word at `offset + status_at` is read (Acquire)
+    /// and must have `TP_STATUS_USER` (bit 0) set; `None` otherwise or if the
+    /// range is out of bounds.
     ///
-    /// Only call this for a block whose status word was seen as
-    /// `TP_STATUS_USER` with [`RingMap::load_status`]: the kernel does not
-    /// write such a block until it is handed back, so the bytes do not change
-    /// while the returned slice lives. The borrow of `self` keeps the mapping
-    /// alive; the caller must not hand the block back while the slice lives.
-    pub fn user_block(&self, offset: usize, len: usize) -> Option<&[u8]> {
-        if offset.checked_add(len)? > self.len {
+    /// The kernel does not write a user-owned block until it is handed back
+    /// with [`RingMap::store_status`], so the bytes do not change while the
+    /// slice lives, provided the caller hands the block back only after the
+    /// slice is gone (`afpacket::RxBlock` does this in its `Drop`; frames
+    /// borrow the `RxBlock`). The borrow of `self` keeps the mapping alive.
+    pub fn user_block(&self, offset: usize, len: usize, status_at: usize) -> Option<&[u8]> {
+        if offset.checked_add(len)? > self.len || status_at >= len {
+            return None;
+        }
+        if self.load_status(offset + status_at) & 1 == 0 {
             return None;
         }
         // SAFETY: in bounds of a live mapping (checked above, unmapped only in

@@ -161,12 +161,15 @@ struct FwdStats {
     max_gso_size: u16,
     send_errors: u64,
     truncated: u64,
+    ring_drops: u64,
 }
 
 /// The tiny switch: everything from one representor goes out the other,
 /// with its virtio-net header.
 fn forward(a: &mut PacketPort, b: &mut PacketPort, stop: &AtomicBool) -> FwdStats {
     let mut st = FwdStats::default();
+    // Reading the counters resets them: start from zero.
+    let _ = (a.ring_stats(), b.ring_stats());
     while !stop.load(Ordering::Relaxed) {
         let ready = wait_any(&[a, b], Duration::from_millis(20)).expect("poll");
         for (from_a, r) in [(true, ready[0]), (false, ready[1])] {
@@ -196,6 +199,10 @@ fn forward(a: &mut PacketPort, b: &mut PacketPort, stop: &AtomicBool) -> FwdStat
                 }
             }
         }
+    }
+    for p in [&*a, &*b] {
+        let r = p.ring_stats().expect("PACKET_STATISTICS");
+        st.ring_drops += u64::from(r.drops);
     }
     st
 }
@@ -291,7 +298,7 @@ fn tcp_between_pods_through_afpacket_forwarder_keeps_gso() {
     let bps = received_bps(&out).expect("iperf3 JSON has sum_received.bits_per_second");
     eprintln!(
         "forwarder: {:.2} Gbit/s received by iperf3; {} frames, {} bytes, {} GSO frames (max gso_size {}), \
-         {} NEEDS_CSUM, largest frame {} bytes, {} send errors, {} truncated; test took {:?}",
+         {} NEEDS_CSUM, largest frame {} bytes, {} send errors, {} truncated, {} ring drops; test took {:?}",
         bps / 1e9,
         st.frames,
         st.bytes,
@@ -301,6 +308,7 @@ fn tcp_between_pods_through_afpacket_forwarder_keeps_gso() {
         st.max_frame,
         st.send_errors,
         st.truncated,
+        st.ring_drops,
         started.elapsed()
     );
     assert!(bps > 0.0);
