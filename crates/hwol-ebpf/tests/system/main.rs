@@ -45,6 +45,18 @@ fn reason(counts: &[(Reason, u64)], r: Reason) -> u64 {
     counts.iter().find(|(x, _)| *x == r).map(|(_, n)| *n).unwrap_or(0)
 }
 
+/// Poll `cond` every 5 ms for at most 2 s.
+fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while std::time::Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    cond()
+}
+
 /// The next upcall whose frame contains `needle`, waiting at most 2 s.
 fn next_upcall(up: &UpcallSocket, needle: &[u8]) -> Option<(u32, Vec<u8>)> {
     let deadline = std::time::Instant::now() + Duration::from_secs(2);
@@ -115,9 +127,12 @@ fn xdp_forwards_hits_passes_misses_and_survives_a_restart() {
     // A miss (no flow for this destination) is passed up to the representor.
     let a = udp(&t.p1, IP1, 40101);
     a.send_to(b"xdp-miss", (fmt_ip(IP_GHOST).as_str(), 9)).unwrap();
-    std::thread::sleep(Duration::from_millis(100));
-    let seen = tap.drain(b"xdp-miss");
-    assert!(seen.iter().any(|(ifi, _)| *ifi == rep1), "the miss did not reach the slow path on rep1: {seen:?}");
+    let mut seen = Vec::new();
+    let passed_up = wait_until(|| {
+        seen.extend(tap.drain(b"xdp-miss"));
+        seen.iter().any(|(ifi, _)| *ifi == rep1)
+    });
+    assert!(passed_up, "the miss did not reach the slow path on rep1: {seen:?}");
     assert!(reason(&p.reason_counts().unwrap(), Reason::MissFlow) >= 1);
 
     // Restart without loss: the daemon goes away (pins stay), traffic keeps flowing...
@@ -274,8 +289,10 @@ fn tc_conntrack_established_connections_go_fast_others_go_to_software() {
 
     // Teardown (FIN) goes to software too.
     drop(c);
-    std::thread::sleep(Duration::from_millis(50));
-    assert!(reason(&p.reason_counts().unwrap(), Reason::MissCtTeardown) >= 1);
+    assert!(
+        wait_until(|| reason(&p.reason_counts().unwrap(), Reason::MissCtTeardown) >= 1),
+        "the FIN did not go to the slow path"
+    );
     p.ct_del(65520, &orig).unwrap();
     assert!(p.ct_used().unwrap().is_empty());
     p.detach_all().unwrap();
