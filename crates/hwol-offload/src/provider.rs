@@ -238,6 +238,40 @@ pub fn check_match(mask: &FlowMask, supported: &[&str]) -> Result<(), NotOffload
     Ok(())
 }
 
+/// A boxed provider is a provider, so the daemon can pick one at run time.
+impl OffloadProvider for Box<dyn OffloadProvider> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+    fn port_add(&mut self, port: u32, ifname: &str) -> Result<(), OffloadError> {
+        (**self).port_add(port, ifname)
+    }
+    fn port_del(&mut self, port: u32) -> Result<(), OffloadError> {
+        (**self).port_del(port)
+    }
+    fn flow_put(&mut self, flow: &OffloadFlow) -> Result<(), OffloadError> {
+        (**self).flow_put(flow)
+    }
+    fn flow_del(&mut self, ufid: u128) -> Result<(), OffloadError> {
+        (**self).flow_del(ufid)
+    }
+    fn flow_stats(&mut self) -> Result<Vec<(u128, FastPathStats)>, OffloadError> {
+        (**self).flow_stats()
+    }
+    fn flow_dump(&mut self) -> Result<Vec<OffloadFlow>, OffloadError> {
+        (**self).flow_dump()
+    }
+    fn ct_put(&mut self, ct: &CtOffload) -> Result<(), OffloadError> {
+        (**self).ct_put(ct)
+    }
+    fn ct_del(&mut self, zone: u16, orig: &CtTuple) -> Result<(), OffloadError> {
+        (**self).ct_del(zone, orig)
+    }
+    fn ct_used(&mut self) -> Result<Vec<(u16, CtTuple, Duration)>, OffloadError> {
+        (**self).ct_used()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

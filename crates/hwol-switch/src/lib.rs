@@ -48,6 +48,8 @@ use hwol_ofproto::{DumpedFlow, Ofproto, OfprotoConfig, RevalOp};
 use hwol_openflow::text::{parse_flows, PortMap};
 use hwol_unixctl::Commands;
 
+pub use hwol_ofproto::FlowFilter;
+
 /// Errors from configuring a switch.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -1,0 +1,132 @@
+//! The daemon's configuration file (TOML).
+//!
+//! ```toml
+//! bridge = "br-int"          # bridge name (ofproto/trace, fdb/show)
+//! flows = "/etc/hwol/flows.txt"   # optional ovs-ofctl add-flows file loaded at start
+//! max_idle_ms = 10000        # megaflow idle timeout
+//!
+//! [offload]
+//! provider = "xdp"           # "none", "xdp" or "xdp-generic"
+//! instance = "hwol"          # name of the pinned fast-path state under /sys/fs/bpf/hwol/
+//!
+//! [[port]]
+//! name = "rep1"              # interface (a VF representor)
+//! ofport = 1                 # OpenFlow (= datapath) port number
+//! ```
+//!
+//! Unknown keys are errors, and every error names the key and the line.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Bridge name.
+    #[serde(default = "default_bridge")]
+    pub bridge: String,
+    /// A flows file to load at start.
+    pub flows: Option<PathBuf>,
+    /// Megaflow idle timeout in milliseconds.
+    #[serde(default = "default_max_idle")]
+    pub max_idle_ms: u64,
+    /// Offload settings.
+    #[serde(default)]
+    pub offload: Offload,
+    /// Ports.
+    #[serde(default, rename = "port")]
+    pub ports: Vec<PortCfg>,
+}
+
+/// `[offload]`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Offload {
+    /// `none`, `xdp` (native) or `xdp-generic`.
+    #[serde(default = "default_provider")]
+    pub provider: String,
+    /// Fast-path instance name (pinned state lives under /sys/fs/bpf/hwol/<instance>).
+    #[serde(default = "default_instance")]
+    pub instance: String,
+}
+
+impl Default for Offload {
+    fn default() -> Self {
+        Offload { provider: default_provider(), instance: default_instance() }
+    }
+}
+
+/// `[[port]]`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PortCfg {
+    /// Interface name.
+    pub name: String,
+    /// OpenFlow port number (1-65279).
+    pub ofport: u32,
+}
+
+fn default_bridge() -> String {
+    "br-int".into()
+}
+fn default_max_idle() -> u64 {
+    10_000
+}
+fn default_provider() -> String {
+    "none".into()
+}
+fn default_instance() -> String {
+    "hwol".into()
+}
+
+impl Config {
+    /// Parse and check a configuration text.
+    pub fn parse(text: &str) -> Result<Config> {
+        let c: Config = toml::from_str(text)?;
+        match c.offload.provider.as_str() {
+            "none" | "xdp" | "xdp-generic" => {}
+            other => bail!("offload.provider = {other:?}: use \"none\", \"xdp\" or \"xdp-generic\""),
+        }
+        for (i, p) in c.ports.iter().enumerate() {
+            if p.ofport == 0 || p.ofport >= 0xff00 {
+                bail!("port[{i}] ({}): ofport {} is out of range; use 1-65279", p.name, p.ofport);
+            }
+            if c.ports[..i].iter().any(|q| q.ofport == p.ofport || q.name == p.name) {
+                bail!("port[{i}] ({}): name or ofport {} used twice", p.name, p.ofport);
+            }
+        }
+        Ok(c)
+    }
+
+    /// Read and check a configuration file.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Config::parse(&text).with_context(|| format!("in {}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_ports() {
+        let c = Config::parse("[[port]]\nname = \"rep1\"\nofport = 1\n").unwrap();
+        assert_eq!(c.bridge, "br-int");
+        assert_eq!(c.offload.provider, "none");
+        assert_eq!(c.ports, vec![PortCfg { name: "rep1".into(), ofport: 1 }]);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = Config::parse("brdige = \"x\"\n").unwrap_err().to_string();
+        assert!(e.contains("brdige"), "{e}");
+        let e = Config::parse("[offload]\nprovider = \"flower\"\n").unwrap_err().to_string();
+        assert!(e.contains("offload.provider") && e.contains("xdp"), "{e}");
+        let e = Config::parse("[[port]]\nname = \"a\"\nofport = 0\n").unwrap_err().to_string();
+        assert!(e.contains("port[0] (a)"), "{e}");
+    }
+}

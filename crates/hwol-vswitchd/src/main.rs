@@ -1,0 +1,309 @@
+//! `hwol-vswitchd`: the hwol switch daemon.
+//!
+//! Threads:
+//!
+//! - **handler** (this crate's main loop): reads frames from every port's
+//!   AF_PACKET ring (TPACKET_V3, virtio-net headers, so GSO and
+//!   checksum-offloaded frames pass whole), runs them through the software
+//!   datapath, handles misses through ofproto, and transmits with the
+//!   frame's virtio-net header so the kernel segments and checksums;
+//! - **revalidator**: every 500 ms merges fast-path counters, revalidates
+//!   megaflows and syncs conntrack with the fast path;
+//! - **offload**: applies queued offload work to the provider;
+//! - **unixctl**: answers `ovs-appctl -t hwol-vswitchd ...`.
+//!
+//! With the XDP provider, the fast path forwards hits before the kernel's
+//! packet taps, so the handler only ever sees misses.
+//!
+//! SIGTERM or SIGINT (or `ovs-appctl exit`) stops cleanly: threads are
+//! joined, the fast path is detached and its pinned state removed, and the
+//! pidfile and socket are deleted. After SIGKILL the pinned fast path keeps
+//! forwarding; the next start adopts it.
+
+mod config;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use hwol_datapath::Packet;
+use hwol_netdev::afpacket::{wait_any, PacketPort, PortConfig};
+use hwol_netdev::vnet::VnetHdr;
+use hwol_offload::memory::MemoryProvider;
+use hwol_offload::OffloadProvider;
+use hwol_switch::{Switch, Transmit};
+use hwol_unixctl::{Commands, Server};
+use tracing::{error, info, warn};
+
+use config::Config;
+
+#[derive(Parser, Debug)]
+#[command(name = "hwol-vswitchd", version, about = "The hwol switch daemon")]
+struct Args {
+    /// Configuration file (TOML); see the crate docs for the keys.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Where the pidfile and control socket go (default: $OVS_RUNDIR, else /run/hwol).
+    #[arg(long)]
+    rundir: Option<PathBuf>,
+    /// Log filter, e.g. `info` or `hwol_vswitchd=debug`.
+    #[arg(long, default_value = "info")]
+    log: String,
+}
+
+/// The monotonic clock the fast path also uses (`bpf_ktime_get_ns`).
+fn now() -> Duration {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).map(Duration::from).unwrap_or_default()
+}
+
+struct Port {
+    ofport: u32,
+    sock: PacketPort,
+}
+
+struct PortTx<'a> {
+    ports: &'a [Port],
+    vnet: VnetHdr,
+    in_len: usize,
+}
+
+impl Transmit for PortTx<'_> {
+    fn transmit(&mut self, port: u32, pkt: &Packet) -> bool {
+        let Some(p) = self.ports.iter().find(|p| p.ofport == port) else { return false };
+        let delta = pkt.len() as i32 - self.in_len as i32;
+        let vnet = self.vnet.shifted(delta).unwrap_or(VnetHdr::NONE);
+        if let Err(e) = p.sock.send(&vnet, pkt.data()) {
+            warn!(port = %p.sock.ifname(), error = %e, "transmit failed");
+        }
+        true
+    }
+}
+
+enum Ctl {
+    AddPort(String, u32, mpsc::Sender<Result<(), String>>),
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&args.log).unwrap_or_else(|_| "info".into()))
+        .with_target(false)
+        .init();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e:#}");
+            eprintln!("hwol-vswitchd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn provider(cfg: &Config) -> Result<(Box<dyn OffloadProvider>, bool)> {
+    Ok(match cfg.offload.provider.as_str() {
+        "xdp" | "xdp-generic" => {
+            let generic = cfg.offload.provider == "xdp-generic";
+            let p = hwol_ebpf::XdpProvider::attach_or_adopt(&cfg.offload.instance, generic)
+                .with_context(|| format!("starting the XDP fast path (instance {:?})", cfg.offload.instance))?;
+            (Box::new(p), true)
+        }
+        _ => (Box::new(MemoryProvider::new(0, 0)), false),
+    })
+}
+
+fn open_port(name: &str, ofport: u32) -> Result<Port> {
+    let sock = PacketPort::open(name, &PortConfig::default())
+        .with_context(|| format!("port {name} (ofport {ofport}): cannot open it; does the interface exist?"))?;
+    Ok(Port { ofport, sock })
+}
+
+fn run(args: Args) -> Result<()> {
+    let cfg = match &args.config {
+        Some(p) => Config::load(p)?,
+        None => Config::parse("")?,
+    };
+    let rundir = args
+        .rundir
+        .or_else(|| std::env::var_os("OVS_RUNDIR").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("/run/hwol"));
+    std::fs::create_dir_all(&rundir).with_context(|| format!("creating the run directory {}", rundir.display()))?;
+
+    let (prov, enabled) = provider(&cfg)?;
+    let sw = Arc::new(Switch::new(&cfg.bridge, prov, enabled));
+    sw.ofproto().set_max_idle(Duration::from_millis(cfg.max_idle_ms));
+    // Flows a previous run left in the fast path keep forwarding; take them over.
+    match sw.offload().adopt() {
+        Ok(flows) if !flows.is_empty() => {
+            for f in &flows {
+                sw.datapath().flow_put(f.key, f.mask, f.actions.clone());
+            }
+            info!(flows = flows.len(), "adopted offloaded flows from a previous run");
+        }
+        Ok(_) => {}
+        Err(e) => warn!(error = %e, "could not read the fast path's flows; starting empty"),
+    }
+
+    let mut ports = Vec::new();
+    for p in &cfg.ports {
+        ports.push(open_port(&p.name, p.ofport)?);
+        sw.add_port(p.ofport, &p.name)?;
+        info!(port = %p.name, ofport = p.ofport, "port added");
+    }
+    if let Some(f) = &cfg.flows {
+        let text = std::fs::read_to_string(f).with_context(|| format!("reading flows {}", f.display()))?;
+        let n = sw.add_flows(&text, now()).with_context(|| format!("loading {}", f.display()))?;
+        info!(flows = n, file = %f.display(), "flows loaded");
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
+    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
+
+    let (ctl_tx, ctl_rx) = mpsc::channel::<Ctl>();
+    let mut cmds = Commands::default();
+    sw.register_commands(&mut cmds, Arc::new(now));
+    {
+        let stop = stop.clone();
+        cmds.register("exit", "", 0, 0, move |_| {
+            stop.store(true, Ordering::Relaxed);
+            Ok(String::new())
+        });
+        let s = sw.clone();
+        cmds.register("hwol/add-flows", "FILE", 1, 1, move |a| {
+            let text = std::fs::read_to_string(&a[0]).map_err(|e| format!("{}: {e}", a[0]))?;
+            s.add_flows(&text, now()).map(|n| format!("{n} flows added\n")).map_err(|e| e.to_string())
+        });
+        let s = sw.clone();
+        cmds.register("hwol/del-flows", "", 0, 0, move |_| {
+            let n = s.ofproto().flow_delete(&hwol_switch::FlowFilter::all(), false);
+            Ok(format!("{n} flows deleted\n"))
+        });
+        let tx = std::sync::Mutex::new(ctl_tx);
+        cmds.register("hwol/add-port", "NAME OFPORT", 2, 2, move |a| {
+            let ofport: u32 = a[1].parse().map_err(|_| format!("{:?} is not a port number", a[1]))?;
+            let (rtx, rrx) = mpsc::channel();
+            tx.lock()
+                .map_err(|_| "handler gone")?
+                .send(Ctl::AddPort(a[0].clone(), ofport, rtx))
+                .map_err(|_| "handler gone")?;
+            rrx.recv_timeout(Duration::from_secs(5)).map_err(|_| "handler did not answer".to_string())??;
+            Ok(String::new())
+        });
+    }
+    let _server = Server::start_named(
+        &rundir,
+        "hwol-vswitchd",
+        concat!("hwol-vswitchd ", env!("CARGO_PKG_VERSION")),
+        Arc::new(RwLock::new(cmds)),
+    )?;
+    info!(rundir = %rundir.display(), "control socket ready (ovs-appctl -t hwol-vswitchd ...)");
+
+    let reval = {
+        let (sw, stop) = (sw.clone(), stop.clone());
+        std::thread::Builder::new().name("revalidator".into()).spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                for _ in 0..10 {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                sw.revalidate(now());
+            }
+        })?
+    };
+    let offload = {
+        let (sw, stop) = (sw.clone(), stop.clone());
+        std::thread::Builder::new().name("offload".into()).spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if sw.offload_run(512) == 0 {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
+        })?
+    };
+
+    handler(&sw, &mut ports, &stop, &ctl_rx);
+
+    info!("stopping");
+    let _ = reval.join();
+    let _ = offload.join();
+    drop(ports);
+    let instance = cfg.offload.instance.clone();
+    let offloading = cfg.offload.provider != "none";
+    drop(sw);
+    if offloading {
+        if let Err(e) = hwol_ebpf::cleanup_instance(&instance) {
+            warn!(error = %e, "could not remove the fast path's pinned state");
+        }
+    }
+    info!("stopped");
+    Ok(())
+}
+
+/// The packet loop: every port's ring, until `stop`.
+fn handler(sw: &Switch<Box<dyn OffloadProvider>>, ports: &mut Vec<Port>, stop: &AtomicBool, ctl: &mpsc::Receiver<Ctl>) {
+    const BATCH: usize = 256;
+    let mut pool: Vec<(Packet, VnetHdr)> = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        while let Ok(Ctl::AddPort(name, ofport, reply)) = ctl.try_recv() {
+            let r = open_port(&name, ofport).and_then(|p| {
+                sw.add_port(ofport, &name)?;
+                Ok(p)
+            });
+            let _ = reply.send(match r {
+                Ok(p) => {
+                    ports.push(p);
+                    info!(port = %name, ofport, "port added");
+                    Ok(())
+                }
+                Err(e) => Err(format!("{e:#}")),
+            });
+        }
+        if ports.is_empty() {
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        }
+        let ready = {
+            let refs: Vec<&PacketPort> = ports.iter().map(|p| &p.sock).collect();
+            match wait_any(&refs, Duration::from_millis(50)) {
+                Ok(r) => r,
+                Err(e) => {
+                    warn!(error = %e, "poll failed");
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                }
+            }
+        };
+        for (i, is_ready) in ready.into_iter().enumerate() {
+            if !is_ready {
+                continue;
+            }
+            // Copy whole blocks out of the ring, then process with every
+            // port available for transmit.
+            let mut n = 0;
+            while n < BATCH {
+                let Some(block) = ports[i].sock.try_recv() else { break };
+                for f in block.frames() {
+                    if n == pool.len() {
+                        pool.push((Packet::default(), VnetHdr::NONE));
+                    }
+                    pool[n].0.reset(f.data);
+                    pool[n].0.l4_csum_partial = f.vnet.needs_csum();
+                    pool[n].1 = f.vnet;
+                    n += 1;
+                }
+            }
+            let in_port = ports[i].ofport;
+            let t = now();
+            for (pkt, vnet) in pool.iter_mut().take(n) {
+                let mut tx = PortTx { ports, vnet: *vnet, in_len: pkt.len() };
+                sw.receive(in_port, pkt, t, &mut tx);
+            }
+        }
+    }
+}
