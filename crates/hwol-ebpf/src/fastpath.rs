@@ -352,11 +352,7 @@ impl FastPath {
     pub(crate) fn port_del(&mut self, port: u32) -> Result<(), Error> {
         for kind in ["port", "peer"] {
             let pin = self.link_path(kind, port);
-            match std::fs::remove_file(&pin) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io(format!("removing {}", pin.display()))(e)),
-            }
+            detach_and_unpin(&pin)?;
         }
         if let Some(ifi) = self.ports.remove(&port) {
             let _ = self.ifports_map.remove(&ifi);
@@ -556,9 +552,28 @@ impl FastPath {
     }
 }
 
-/// Remove an instance's pins: links first (which detaches the programs),
+/// Detach the link pinned at `pin` at once and remove the pin. A missing
+/// pin is fine; a link whose device is gone (detach fails) is just unpinned.
+fn detach_and_unpin(pin: &Path) -> Result<(), Error> {
+    if !pin.exists() {
+        return Ok(());
+    }
+    let _ = crate::sys::detach_pinned_link(pin);
+    match std::fs::remove_file(pin) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io(format!("removing {}", pin.display()))(e)),
+    }
+}
+
+/// Remove an instance's pins: links first, each detached synchronously,
 /// then maps.
 pub(crate) fn remove_instance_dir(dir: &Path) -> Result<(), Error> {
+    if let Ok(entries) = std::fs::read_dir(dir.join("links")) {
+        for e in entries.flatten() {
+            detach_and_unpin(&e.path())?;
+        }
+    }
     match std::fs::remove_dir_all(dir) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
