@@ -141,6 +141,8 @@ pub(crate) struct FastPath {
     masks: [Option<(BpfKey, usize)>; MAX_MASKS],
     /// ufid → its map key.
     flows: HashMap<u128, BpfFlowKey>,
+    /// map key → ufid (two ufids must not share a match).
+    by_key: HashMap<BpfFlowKey, u128>,
 }
 
 impl FastPath {
@@ -192,6 +194,7 @@ impl FastPath {
             ports: BTreeMap::new(),
             masks: [None; MAX_MASKS],
             flows: HashMap::new(),
+            by_key: HashMap::new(),
         };
         fp.adopt_state()?;
         fp.adopt_links()?;
@@ -219,6 +222,7 @@ impl FastPath {
                 Some(Some((_, refs))) => {
                     *refs += 1;
                     self.flows.insert(v.ufid(), k);
+                    self.by_key.insert(k, v.ufid());
                 }
                 _ => stale.push(k),
             }
@@ -410,7 +414,7 @@ impl FastPath {
         self.flow_del(flow.ufid)?;
         let idx = self.mask_slot(&parts.mask)?;
         let fk = BpfFlowKey { mask_idx: idx as u32, key: parts.key };
-        if let Some((other, _)) = self.flows.iter().find(|(_, k)| **k == fk) {
+        if let Some(other) = self.by_key.get(&fk) {
             let msg = format!(
                 "flow {:032x} has the same match as installed flow {other:032x}; delete that one first",
                 flow.ufid
@@ -445,11 +449,13 @@ impl FastPath {
             *refs += 1;
         }
         self.flows.insert(flow.ufid, fk);
+        self.by_key.insert(fk, flow.ufid);
         Ok(())
     }
 
     pub(crate) fn flow_del(&mut self, ufid: u128) -> Result<(), OffloadError> {
         let Some(fk) = self.flows.remove(&ufid) else { return Ok(()) };
+        self.by_key.remove(&fk);
         match self.flows_map.remove(&bytemuck::cast(fk)) {
             Ok(()) | Err(MapError::KeyNotFound) => {}
             Err(e) => return Err(failed(map_err("deleting from hwol_flows")(e))),
