@@ -262,12 +262,32 @@ impl<P: OffloadProvider> Switch<P> {
             }
         }
         // 3. Conntrack and the fast path.
+        let (offloaded, removed, touched) = self.sync_conntrack(now);
+        rep.ct_offloaded = offloaded;
+        rep.ct_removed = removed;
+        rep.ct_touched = touched;
+        let mut of = self.ofproto();
+        of.expire_rules(now);
+        of.expire_macs(now);
+        rep
+    }
+
+    /// Sync conntrack with the fast path: refresh software entries the fast
+    /// path used, expire, push newly established connections, pull back
+    /// those no longer established. Cheap enough to run every few
+    /// milliseconds, so that a connection's data moves to the fast path right
+    /// after its handshake. Returns (pushed, pulled back, refreshed).
+    pub fn sync_conntrack(&self, now: Duration) -> (usize, usize, usize) {
+        let (mut pushed, mut pulled, mut touched) = (0, 0, 0);
         let ct = self.datapath.conntrack();
         let mut off = self.offload();
+        if !off.enabled() {
+            return (0, 0, 0);
+        }
         if let Ok(used) = off.ct_used() {
             for (zone, tuple, at) in used {
                 if ct.touch(zone, &tuple, at.min(now)) {
-                    rep.ct_touched += 1;
+                    touched += 1;
                 }
             }
         }
@@ -279,20 +299,16 @@ impl<P: OffloadProvider> Switch<P> {
             if !off.ct_is_offloaded(e.zone, &e.orig)
                 && off.ct_offload(CtOffload { zone: e.zone, orig: e.orig, mark: e.mark, label: e.label }).is_ok()
             {
-                rep.ct_offloaded += 1;
+                pushed += 1;
             }
         }
         for (zone, t) in off.ct_offloaded() {
             if !established.contains(&(zone, t)) {
                 off.ct_remove(zone, &t);
-                rep.ct_removed += 1;
+                pulled += 1;
             }
         }
-        drop(off);
-        let mut of = self.ofproto();
-        of.expire_rules(now);
-        of.expire_macs(now);
-        rep
+        (pushed, pulled, touched)
     }
 
     /// `dpctl/dump-flows` for this switch.

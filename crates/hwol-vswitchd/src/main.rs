@@ -219,7 +219,14 @@ fn run(args: Args) -> Result<()> {
     let offload = {
         let (sw, stop) = (sw.clone(), stop.clone());
         std::thread::Builder::new().name("offload".into()).spawn(move || {
+            let mut last_sync = now();
             while !stop.load(Ordering::Relaxed) {
+                let t = now();
+                if t.saturating_sub(last_sync) >= Duration::from_millis(5) {
+                    // Move connections to the fast path right after their handshake.
+                    sw.sync_conntrack(t);
+                    last_sync = t;
+                }
                 if sw.offload_run(512) == 0 {
                     std::thread::sleep(Duration::from_millis(2));
                 }
