@@ -14,6 +14,10 @@
 #
 # Usage: scripts/demo.sh            (as root; installs what it needs)
 #        DEMO_PROVIDER=none scripts/demo.sh   # software datapath only
+#        DEMO_PROVIDER=tc scripts/demo.sh     # TC fast path: keeps GSO, so it is
+#            much faster, but tcpdump on a representor then sees every packet
+#            (packet taps run before TC ingress); the seed's tcpdump check is
+#            an XDP property, hence the default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/hwol-target}"
@@ -64,7 +68,7 @@ say "emulated NIC: 2 VFs, two pods"
 "$HWOL" nic emulate attach --prefix "$P" --vf 1 --netns "$P-pod2" --ip 192.168.1.17/24 --mac 16:fd:c6:0b:60:52
 REP1="${P}r0"
 REP2="${P}r1"
-if [ "$PROVIDER" != none ]; then
+if [ "$PROVIDER" = xdp ] || [ "$PROVIDER" = xdp-generic ]; then
     # XDP on a veth: the receiving pod end must run NAPI (GRO on does it), and
     # XDP drops checksum offload, so the pods compute their own checksums.
     for pod in "$P-pod1" "$P-pod2"; do

@@ -86,6 +86,11 @@ pub struct PortConfig {
     pub fanout: Option<(u16, FanoutMode)>,
     /// `SO_SNDBUF` in bytes (the kernel caps it at `net.core.wmem_max`).
     pub sndbuf: u32,
+    /// Receive frames. `false` makes a transmit-only port: the socket is
+    /// bound with protocol 0, so the kernel's packet tap never copies
+    /// anything into it (used on representors when a TC fast path delivers
+    /// the misses through an upcall device instead).
+    pub rx: bool,
 }
 
 impl Default for PortConfig {
@@ -98,6 +103,7 @@ impl Default for PortConfig {
             ignore_outgoing: true,
             fanout: None,
             sndbuf: 4 << 20,
+            rx: true,
         }
     }
 }
@@ -174,22 +180,25 @@ impl PacketPort {
                 .map_err(|e| err("PACKET_IGNORE_OUTGOING", e, "; needs Linux 4.20 or later"))?;
         }
         let frame_size = 2048u32;
+        // A transmit-only port keeps a minimal ring; nothing is ever put in it.
+        let block_count = if cfg.rx { cfg.block_count } else { 1 };
         let req = sys::TpacketReq3 {
             tp_block_size: cfg.block_size,
-            tp_block_nr: cfg.block_count,
+            tp_block_nr: block_count,
             tp_frame_size: frame_size,
-            tp_frame_nr: cfg.block_size / frame_size * cfg.block_count,
+            tp_frame_nr: cfg.block_size / frame_size * block_count,
             tp_retire_blk_tov: cfg.retire_timeout_ms,
             tp_sizeof_priv: 0,
             tp_feature_req_word: 0,
         };
         sys::setsockopt(&fd, sys::SOL_PACKET, sys::PACKET_RX_RING, &req)
             .map_err(|e| err("PACKET_RX_RING", e, "; try fewer or smaller blocks (memory is pinned)"))?;
-        let len = cfg.block_size as usize * cfg.block_count as usize;
+        let len = cfg.block_size as usize * block_count as usize;
         let ring = sys::RingMap::map(&fd, len).map_err(|e| err("mmap of the RX ring", e, ""))?;
         sys::setsockopt(&fd, libc::SOL_SOCKET, libc::SO_SNDBUF, &(cfg.sndbuf as i32))
             .map_err(|e| err("SO_SNDBUF", e, ""))?;
-        sys::bind_packet(&fd, ifindex, sys::ETH_P_ALL).map_err(|e| {
+        let protocol = if cfg.rx { sys::ETH_P_ALL } else { 0 };
+        sys::bind_packet(&fd, ifindex, protocol).map_err(|e| {
             let hint = if e.raw_os_error() == Some(libc::ENODEV) { "; the interface is gone" } else { "" };
             err("bind", e, hint)
         })?;
@@ -205,7 +214,7 @@ impl PacketPort {
             ifname,
             ifindex,
             block_size: cfg.block_size as usize,
-            block_count: cfg.block_count as usize,
+            block_count: block_count as usize,
             next_block: 0,
             vnet: cfg.vnet_hdr,
         })

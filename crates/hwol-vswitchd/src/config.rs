@@ -6,8 +6,9 @@
 //! max_idle_ms = 10000        # megaflow idle timeout
 //!
 //! [offload]
-//! provider = "xdp"           # "none", "xdp" or "xdp-generic"
+//! provider = "xdp"           # "none", "xdp", "xdp-generic" or "tc"
 //! instance = "hwol"          # name of the pinned fast-path state under /sys/fs/bpf/hwol/
+//! upcall = "hwolup"          # tc only: veth pair <upcall>0/<upcall>1 the misses come through
 //!
 //! [[port]]
 //! name = "rep1"              # interface (a VF representor)
@@ -45,9 +46,12 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Offload {
-    /// `none`, `xdp` (native) or `xdp-generic`.
+    /// `none`, `xdp` (native), `xdp-generic` or `tc`.
     #[serde(default = "default_provider")]
     pub provider: String,
+    /// tc only: name stem of the veth pair misses come through.
+    #[serde(default = "default_upcall")]
+    pub upcall: String,
     /// Fast-path instance name (pinned state lives under /sys/fs/bpf/hwol/<instance>).
     #[serde(default = "default_instance")]
     pub instance: String,
@@ -55,7 +59,7 @@ pub struct Offload {
 
 impl Default for Offload {
     fn default() -> Self {
-        Offload { provider: default_provider(), instance: default_instance() }
+        Offload { provider: default_provider(), instance: default_instance(), upcall: default_upcall() }
     }
 }
 
@@ -78,6 +82,9 @@ fn default_max_idle() -> u64 {
 fn default_provider() -> String {
     "none".into()
 }
+fn default_upcall() -> String {
+    "hwolup".into()
+}
 fn default_instance() -> String {
     "hwol".into()
 }
@@ -87,8 +94,14 @@ impl Config {
     pub fn parse(text: &str) -> Result<Config> {
         let c: Config = toml::from_str(text)?;
         match c.offload.provider.as_str() {
-            "none" | "xdp" | "xdp-generic" => {}
-            other => bail!("offload.provider = {other:?}: use \"none\", \"xdp\" or \"xdp-generic\""),
+            "none" | "xdp" | "xdp-generic" | "tc" => {}
+            other => bail!("offload.provider = {other:?}: use \"none\", \"xdp\", \"xdp-generic\" or \"tc\""),
+        }
+        if c.offload.upcall.is_empty() || c.offload.upcall.len() > 14 {
+            bail!(
+                "offload.upcall = {:?}: use 1-14 characters (the devices are <upcall>0 and <upcall>1)",
+                c.offload.upcall
+            );
         }
         for (i, p) in c.ports.iter().enumerate() {
             if p.ofport == 0 || p.ofport >= 0xff00 {

@@ -60,9 +60,22 @@ fn now() -> Duration {
     nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).map(Duration::from).unwrap_or_default()
 }
 
+/// Where a port's received frames come from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rx {
+    /// Frames on this socket arrived on this port.
+    Port,
+    /// Not read (tc mode: the fast path delivers misses via the upcall device).
+    None,
+    /// The upcall device: the ingress port is the VLAN id of the 802.1ad tag
+    /// the tc program pushed (the kernel hands it over as metadata).
+    Upcall,
+}
+
 struct Port {
     ofport: u32,
     sock: PacketPort,
+    rx: Rx,
 }
 
 struct PortTx<'a> {
@@ -73,7 +86,7 @@ struct PortTx<'a> {
 
 impl Transmit for PortTx<'_> {
     fn transmit(&mut self, port: u32, pkt: &Packet) -> bool {
-        let Some(p) = self.ports.iter().find(|p| p.ofport == port) else { return false };
+        let Some(p) = self.ports.iter().find(|p| p.ofport == port && p.rx != Rx::Upcall) else { return false };
         let delta = pkt.len() as i32 - self.in_len as i32;
         let vnet = self.vnet.shifted(delta).unwrap_or(VnetHdr::NONE);
         if let Err(e) = p.sock.send(&vnet, pkt.data()) {
@@ -105,6 +118,12 @@ fn main() -> ExitCode {
 
 fn provider(cfg: &Config) -> Result<(Box<dyn OffloadProvider>, bool)> {
     Ok(match cfg.offload.provider.as_str() {
+        "tc" => {
+            let dev = format!("{}0", cfg.offload.upcall);
+            let p = hwol_ebpf::TcProvider::attach_or_adopt(&cfg.offload.instance, Some(&dev))
+                .with_context(|| format!("starting the tc fast path (instance {:?})", cfg.offload.instance))?;
+            (Box::new(p), true)
+        }
         "xdp" | "xdp-generic" => {
             let generic = cfg.offload.provider == "xdp-generic";
             let p = hwol_ebpf::XdpProvider::attach_or_adopt(&cfg.offload.instance, generic)
@@ -115,10 +134,31 @@ fn provider(cfg: &Config) -> Result<(Box<dyn OffloadProvider>, bool)> {
     })
 }
 
-fn open_port(name: &str, ofport: u32) -> Result<Port> {
-    let sock = PacketPort::open(name, &PortConfig::default())
+fn open_port(name: &str, ofport: u32, rx: Rx) -> Result<Port> {
+    let cfg = PortConfig { rx: rx != Rx::None, ..PortConfig::default() };
+    let sock = PacketPort::open(name, &cfg)
         .with_context(|| format!("port {name} (ofport {ofport}): cannot open it; does the interface exist?"))?;
-    Ok(Port { ofport, sock })
+    Ok(Port { ofport, sock, rx })
+}
+
+/// tc mode: the veth pair the fast path sends misses through. It is
+/// recreated if a crashed run left it behind.
+fn upcall_pair(stem: &str, create: bool) -> Result<()> {
+    let (a, b) = (format!("{stem}0"), format!("{stem}1"));
+    let ip = |args: &[&str]| -> Result<()> {
+        let out = std::process::Command::new("ip").args(args).output().context("running ip (install iproute2)")?;
+        if !out.status.success() {
+            anyhow::bail!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+        }
+        Ok(())
+    };
+    let _ = ip(&["link", "del", &a]);
+    if create {
+        ip(&["link", "add", &a, "type", "veth", "peer", "name", &b])?;
+        ip(&["link", "set", &a, "up"])?;
+        ip(&["link", "set", &b, "up"])?;
+    }
+    Ok(())
 }
 
 fn run(args: Args) -> Result<()> {
@@ -132,6 +172,10 @@ fn run(args: Args) -> Result<()> {
         .unwrap_or_else(|| PathBuf::from("/run/hwol"));
     std::fs::create_dir_all(&rundir).with_context(|| format!("creating the run directory {}", rundir.display()))?;
 
+    let tc = cfg.offload.provider == "tc";
+    if tc {
+        upcall_pair(&cfg.offload.upcall, true)?;
+    }
     let (prov, enabled) = provider(&cfg)?;
     let sw = Arc::new(Switch::new(&cfg.bridge, prov, enabled));
     sw.ofproto().set_max_idle(Duration::from_millis(cfg.max_idle_ms));
@@ -148,8 +192,12 @@ fn run(args: Args) -> Result<()> {
     }
 
     let mut ports = Vec::new();
+    let rep_rx = if tc { Rx::None } else { Rx::Port };
+    if tc {
+        ports.push(open_port(&format!("{}1", cfg.offload.upcall), 0, Rx::Upcall)?);
+    }
     for p in &cfg.ports {
-        ports.push(open_port(&p.name, p.ofport)?);
+        ports.push(open_port(&p.name, p.ofport, rep_rx)?);
         sw.add_port(p.ofport, &p.name)?;
         info!(port = %p.name, ofport = p.ofport, "port added");
     }
@@ -234,7 +282,7 @@ fn run(args: Args) -> Result<()> {
         })?
     };
 
-    handler(&sw, &mut ports, &stop, &ctl_rx);
+    handler(&sw, &mut ports, &stop, &ctl_rx, rep_rx);
 
     info!("stopping");
     let _ = reval.join();
@@ -248,17 +296,26 @@ fn run(args: Args) -> Result<()> {
             warn!(error = %e, "could not remove the fast path's pinned state");
         }
     }
+    if tc {
+        let _ = upcall_pair(&cfg.offload.upcall, false);
+    }
     info!("stopped");
     Ok(())
 }
 
 /// The packet loop: every port's ring, until `stop`.
-fn handler(sw: &Switch<Box<dyn OffloadProvider>>, ports: &mut Vec<Port>, stop: &AtomicBool, ctl: &mpsc::Receiver<Ctl>) {
+fn handler(
+    sw: &Switch<Box<dyn OffloadProvider>>,
+    ports: &mut Vec<Port>,
+    stop: &AtomicBool,
+    ctl: &mpsc::Receiver<Ctl>,
+    rep_rx: Rx,
+) {
     const BATCH: usize = 256;
-    let mut pool: Vec<(Packet, VnetHdr)> = Vec::new();
+    let mut pool: Vec<(Packet, VnetHdr, u32)> = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         while let Ok(Ctl::AddPort(name, ofport, reply)) = ctl.try_recv() {
-            let r = open_port(&name, ofport).and_then(|p| {
+            let r = open_port(&name, ofport, rep_rx).and_then(|p| {
                 sw.add_port(ofport, &name)?;
                 Ok(p)
             });
@@ -276,7 +333,7 @@ fn handler(sw: &Switch<Box<dyn OffloadProvider>>, ports: &mut Vec<Port>, stop: &
             continue;
         }
         let ready = {
-            let refs: Vec<&PacketPort> = ports.iter().map(|p| &p.sock).collect();
+            let refs: Vec<&PacketPort> = ports.iter().filter(|p| p.rx != Rx::None).map(|p| &p.sock).collect();
             match wait_any(&refs, Duration::from_millis(50)) {
                 Ok(r) => r,
                 Err(e) => {
@@ -286,30 +343,41 @@ fn handler(sw: &Switch<Box<dyn OffloadProvider>>, ports: &mut Vec<Port>, stop: &
                 }
             }
         };
-        for (i, is_ready) in ready.into_iter().enumerate() {
+        let readable: Vec<usize> = (0..ports.len()).filter(|i| ports[*i].rx != Rx::None).collect();
+        for (i, is_ready) in readable.into_iter().zip(ready) {
             if !is_ready {
                 continue;
             }
+            let upcall = ports[i].rx == Rx::Upcall;
+            let own_port = ports[i].ofport;
             // Copy whole blocks out of the ring, then process with every
             // port available for transmit.
             let mut n = 0;
             while n < BATCH {
                 let Some(block) = ports[i].sock.try_recv() else { break };
                 for f in block.frames() {
+                    let in_port = if upcall {
+                        match f.vlan_tci {
+                            Some(tci) => u32::from(tci & 0x0fff),
+                            None => continue,
+                        }
+                    } else {
+                        own_port
+                    };
                     if n == pool.len() {
-                        pool.push((Packet::default(), VnetHdr::NONE));
+                        pool.push((Packet::default(), VnetHdr::NONE, 0));
                     }
                     pool[n].0.reset(f.data);
                     pool[n].0.l4_csum_partial = f.vnet.needs_csum();
                     pool[n].1 = f.vnet;
+                    pool[n].2 = in_port;
                     n += 1;
                 }
             }
-            let in_port = ports[i].ofport;
             let t = now();
-            for (pkt, vnet) in pool.iter_mut().take(n) {
+            for (pkt, vnet, in_port) in pool.iter_mut().take(n) {
                 let mut tx = PortTx { ports, vnet: *vnet, in_len: pkt.len() };
-                sw.receive(in_port, pkt, t, &mut tx);
+                sw.receive(*in_port, pkt, t, &mut tx);
             }
         }
     }
