@@ -81,20 +81,8 @@ impl SoftSwitch {
 
     /// One revalidation round: dump, decide, apply.
     pub fn revalidate(&mut self, now: Duration) -> Revalidation {
-        let dump: Vec<DumpedFlow> = self
-            .datapath
-            .flow_dump()
-            .into_iter()
-            .map(|f| DumpedFlow {
-                ufid: f.ufid,
-                key: f.key,
-                mask: f.mask,
-                actions: f.actions.clone(),
-                packets: f.stats.packets(),
-                bytes: f.stats.bytes(),
-                used: f.stats.used(),
-            })
-            .collect();
+        let dump: Vec<DumpedFlow> =
+            self.datapath.flow_dump().into_iter().map(|f| DumpedFlow::from_megaflow(&f)).collect();
         let r = self.ofproto.revalidate(&dump, now);
         for op in &r.ops {
             match op {

@@ -70,6 +70,21 @@ pub struct DumpedFlow {
     pub used: Option<Duration>,
 }
 
+impl DumpedFlow {
+    /// The dump entry of an installed software megaflow.
+    pub fn from_megaflow(f: &hwol_datapath::Megaflow) -> Self {
+        DumpedFlow {
+            ufid: f.ufid,
+            key: f.key,
+            mask: f.mask,
+            actions: f.actions.clone(),
+            packets: f.stats.packets(),
+            bytes: f.stats.bytes(),
+            used: f.stats.used(),
+        }
+    }
+}
+
 /// What revalidation wants done to one megaflow.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RevalOp {

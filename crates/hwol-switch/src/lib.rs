@@ -230,20 +230,8 @@ impl<P: OffloadProvider> Switch<P> {
             }
         }
         // 2. ofproto's verdicts, applied to software and fast path alike.
-        let dump: Vec<DumpedFlow> = self
-            .datapath
-            .flow_dump()
-            .into_iter()
-            .map(|f| DumpedFlow {
-                ufid: f.ufid,
-                key: f.key,
-                mask: f.mask,
-                actions: f.actions.clone(),
-                packets: f.stats.packets(),
-                bytes: f.stats.bytes(),
-                used: f.stats.used(),
-            })
-            .collect();
+        let dump: Vec<DumpedFlow> =
+            self.datapath.flow_dump().into_iter().map(|f| DumpedFlow::from_megaflow(&f)).collect();
         let verdicts = self.ofproto().revalidate(&dump, now);
         for op in verdicts.ops {
             match op {
