@@ -95,18 +95,34 @@ name = "$REP2"
 ofport = 2
 CONF
 
+start_daemon() {
+    "$VSWITCHD" --config "$RUN/hwol.toml" --rundir "$RUN" --log warn &
+    DAEMON_PID=$!
+    for _ in $(seq 50); do ovs-appctl -t hwol-vswitchd version >/dev/null 2>&1 && break; sleep 0.1; done
+    ovs-appctl -t hwol-vswitchd version
+}
 say "hwol-vswitchd (offload provider: $PROVIDER)"
-"$VSWITCHD" --config "$RUN/hwol.toml" --rundir "$RUN" --log warn &
-DAEMON_PID=$!
-for _ in $(seq 50); do ovs-appctl -t hwol-vswitchd version >/dev/null 2>&1 && break; sleep 0.1; done
-ovs-appctl -t hwol-vswitchd version
+start_daemon
 
 say "iperf3 pod2 -> pod1 for ${SECONDS_RUN}s, tcpdump on pod1's representor $REP1"
 tcpdump -i "$REP1" -n -w "$RUN/rep1.pcap" tcp 2>/dev/null &
 TCPDUMP_PID=$!
 ip netns exec "$P-pod1" iperf3 -s -D -1 >/dev/null
 sleep 0.5
-ip netns exec "$P-pod2" iperf3 -c 192.168.1.16 -t "$SECONDS_RUN" -J > "$RUN/iperf.json"
+if [ "${DEMO_RESTART:-0}" = 1 ]; then
+    # Restart without loss: SIGKILL the daemon mid-transfer, start it again.
+    ip netns exec "$P-pod2" iperf3 -c 192.168.1.16 -t "$SECONDS_RUN" -J > "$RUN/iperf.json" &
+    IPERF_PID=$!
+    sleep 2
+    say "kill -9 hwol-vswitchd mid-transfer; the fast path keeps forwarding"
+    kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true
+    sleep 1
+    say "hwol-vswitchd restarted: it adopts the fast path's flows and connections"
+    start_daemon
+    wait "$IPERF_PID"
+else
+    ip netns exec "$P-pod2" iperf3 -c 192.168.1.16 -t "$SECONDS_RUN" -J > "$RUN/iperf.json"
+fi
 sleep 0.7   # one revalidation round merges the last fast-path counters
 kill "$TCPDUMP_PID"; wait "$TCPDUMP_PID" 2>/dev/null || true; TCPDUMP_PID=
 
@@ -140,5 +156,8 @@ total = sum(int(p) for line in flows.splitlines() if line.startswith("recirc_id(
 slow_pkts = slow // 2 if slow >= 0 else -1
 pct = 100.0 * slow_pkts / total if total else 100.0
 print(f"iperf3: {gbps:.2f} Gbit/s; tcpdump on the representor saw $CAPTURED packets")
+per_s = [iv["sum"]["bits_per_second"] / 1e9 for iv in j["intervals"]]
+print("per-second Gbit/s: " + " ".join(f"{x:.2f}" for x in per_s))
+print(f"slowest second: {min(per_s):.2f} Gbit/s")
 print(f"slow path: {slow_pkts} of {total} packets ({pct:.3f}%), fast path: {100 - pct:.3f}%")
 PY

@@ -793,3 +793,24 @@ mod model {
         }
     }
 }
+
+#[test]
+fn adopted_connection_is_established_mid_stream_and_still_tracks_teardown() {
+    let ct = Conntrack::new(CtConfig::default());
+    let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+    let orig = CtTuple::ports(ip(a), ip(b), 6, 40000, 5201);
+    assert!(ct.adopt_established(7, &orig, 0x20, 0, secs(1)));
+    assert!(!ct.adopt_established(7, &orig, 0x20, 0, secs(1)), "already known");
+    // Mid-stream segments with sequence numbers conntrack never saw.
+    let data = tcp4(a, b, (40000, 5201), ACK | PSH, 123_456, 789, 100);
+    let v = verdict(&ct, &data, &lookup(7), secs(2));
+    assert_eq!(v.state, ct_state::TRK | ct_state::EST);
+    assert_eq!(v.mark, 0x20);
+    let reply = tcp4(b, a, (5201, 40000), ACK, 789, 123_556, 0);
+    assert_eq!(state(&ct, &reply, &lookup(7), secs(2)), ct_state::TRK | ct_state::EST | ct_state::RPL);
+    // The teardown moves the state machine on.
+    let fin = tcp4(a, b, (40000, 5201), ACK | FIN, 123_556, 789, 0);
+    state(&ct, &fin, &lookup(7), secs(3));
+    let line = dump_lines(&ct, Some(7), secs(3), false).join("\n");
+    assert!(!line.contains("state=ESTABLISHED"), "{line}");
+}

@@ -462,6 +462,46 @@ impl Conntrack {
         self.tcp_seq_check.store(enabled, Ordering::Relaxed);
     }
 
+    /// Take over a connection another instance of the switch established
+    /// (read back from the fast path after a restart): it is entered as
+    /// established in both directions — TCP peers ESTABLISHED, UDP and
+    /// other protocols BIDIR, ICMP REPLY — with the given mark and label.
+    /// Its TCP windows are unknown, so adopting turns TCP sequence checking
+    /// off for the whole table (like the kernel's `nf_conntrack_tcp_be_liberal`);
+    /// the caller may turn it back on once the adopted connections are gone.
+    /// Returns false if the connection was already known or a limit refused it.
+    pub fn adopt_established(&self, zone: u16, orig: &CtTuple, mark: u32, label: u128, now: Duration) -> bool {
+        let ck = ConnKey::new(&self.key_seed, zone, orig);
+        let mut shard = lock(self.shard(&ck));
+        if shard.get(&ck).is_some_and(|c| !c.expired(now)) {
+            return false;
+        }
+        self.remove_locked(&mut shard, &ck);
+        if self.reserve(zone).is_err() {
+            return false;
+        }
+        let (state, timeout) = match orig.proto {
+            hwol_wire::ipv4::proto::TCP => {
+                let mut t = crate::tcp::TcpConn::default();
+                t.peers[0].state = crate::tcp::TcpState::Established;
+                t.peers[1].state = crate::tcp::TcpState::Established;
+                (ProtoState::Tcp(t), TimeoutKind::TcpEstablished)
+            }
+            hwol_wire::ipv4::proto::ICMP | hwol_wire::ipv4::proto::ICMPV6 => {
+                (ProtoState::Icmp(crate::pseudo::IcmpState::Reply), TimeoutKind::IcmpReply)
+            }
+            _ => (ProtoState::Other(crate::pseudo::OtherState::Bidir), TimeoutKind::OtherBidir),
+        };
+        if orig.proto == hwol_wire::ipv4::proto::TCP {
+            self.set_tcp_seq_check(false);
+        }
+        shard.insert(
+            ck,
+            Conn { orig: *orig, mark, label, expiration: now + self.timeouts.get(timeout), timeout, state },
+        );
+        true
+    }
+
     /// The timeout policy in force.
     pub fn timeouts(&self) -> &Timeouts {
         &self.timeouts

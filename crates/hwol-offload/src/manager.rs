@@ -239,6 +239,12 @@ impl<P: OffloadProvider> OffloadManager<P> {
         Ok(())
     }
 
+    /// Track a connection a previous run left in the fast path, without
+    /// pushing it again.
+    pub fn ct_adopt(&mut self, ct: CtOffload) {
+        self.cts.insert((ct.zone, ct.orig), ct);
+    }
+
     /// Remove a connection from the fast path (it is closing or expired).
     pub fn ct_remove(&mut self, zone: u16, orig: &CtTuple) {
         if self.cts.remove(&(zone, *orig)).is_some() {

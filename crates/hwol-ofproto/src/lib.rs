@@ -201,6 +201,30 @@ impl Ofproto {
         n
     }
 
+    /// The recirc id table as text, one `id state` line each, for a
+    /// restarted daemon to restore (see [`Ofproto::recirc_restore`]).
+    pub fn recirc_save(&self) -> String {
+        self.recirc.export().into_iter().map(|(id, s)| format!("{id:x} {}\n", s.to_line())).collect()
+    }
+
+    /// Restore ids saved by [`Ofproto::recirc_save`] before adopting a
+    /// previous run's megaflows, so their `recirc(id)` actions keep their
+    /// meaning. Returns how many ids were restored; unparsable lines are
+    /// skipped.
+    pub fn recirc_restore(&mut self, text: &str) -> usize {
+        let mut n = 0;
+        for line in text.lines() {
+            let Some((id, rest)) = line.trim().split_once(' ') else { continue };
+            let (Ok(id), Some(state)) = (u32::from_str_radix(id, 16), recirc::FrozenState::from_line(rest)) else {
+                continue;
+            };
+            if self.recirc.restore(id, state) {
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// Recirculation ids currently allocated.
     pub fn recirc_ids(&self) -> usize {
         self.recirc.len()

@@ -65,6 +65,26 @@ impl RecircTable {
         id
     }
 
+    /// Every allocated id and its state, by id.
+    pub fn export(&self) -> Vec<(u32, FrozenState)> {
+        let mut v: Vec<(u32, FrozenState)> = self.by_id.iter().map(|(id, s)| (*id, s.state)).collect();
+        v.sort_by_key(|(id, _)| *id);
+        v
+    }
+
+    /// Re-create `id` for `state` (a previous run's allocation, so that its
+    /// megaflows still in the fast path keep meaning the same thing). Refused
+    /// (false) if the id or the state is already in use.
+    pub fn restore(&mut self, id: u32, state: FrozenState) -> bool {
+        if id == 0 || self.by_id.contains_key(&id) || self.by_state.contains_key(&state) {
+            return false;
+        }
+        self.by_state.insert(state, id);
+        self.by_id.insert(id, Slot { state, refs: 0 });
+        self.next = self.next.max(id.wrapping_add(1));
+        true
+    }
+
     /// The frozen state behind `id`.
     pub fn get(&self, id: u32) -> Option<&FrozenState> {
         self.by_id.get(&id).map(|s| &s.state)
@@ -106,12 +126,59 @@ impl RecircTable {
     }
 }
 
+impl FrozenState {
+    /// One line of text: `table in_port metadata reg0 .. reg15`, in hex.
+    pub fn to_line(&self) -> String {
+        let mut s = format!("{:x} {:x} {:x}", self.table, self.in_port, self.metadata);
+        for r in self.regs {
+            s.push_str(&format!(" {r:x}"));
+        }
+        s
+    }
+
+    /// Inverse of [`FrozenState::to_line`].
+    pub fn from_line(line: &str) -> Option<FrozenState> {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() != 19 {
+            return None;
+        }
+        let mut regs = [0u32; 16];
+        for (r, t) in regs.iter_mut().zip(&f[3..]) {
+            *r = u32::from_str_radix(t, 16).ok()?;
+        }
+        Some(FrozenState {
+            table: u8::from_str_radix(f[0], 16).ok()?,
+            in_port: u32::from_str_radix(f[1], 16).ok()?,
+            metadata: u64::from_str_radix(f[2], 16).ok()?,
+            regs,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn st(table: u8) -> FrozenState {
         FrozenState { table, regs: [0; 16], metadata: 0, in_port: 1 }
+    }
+
+    #[test]
+    fn export_and_restore_keep_ids() {
+        let mut a = RecircTable::default();
+        let mut s2 = st(2);
+        s2.regs[3] = 0xdead;
+        let (i1, i2) = (a.intern(st(1)), a.intern(s2));
+        let mut b = RecircTable::default();
+        for (id, s) in a.export() {
+            let line = s.to_line();
+            assert!(b.restore(id, FrozenState::from_line(&line).unwrap()));
+        }
+        assert_eq!(b.intern(s2), i2);
+        assert_eq!(b.intern(st(1)), i1);
+        assert_ne!(b.intern(st(3)), i1);
+        assert!(!b.restore(i1, st(9)), "id in use");
+        assert!(FrozenState::from_line("1 2 3").is_none());
     }
 
     #[test]

@@ -212,6 +212,33 @@ impl<P: OffloadProvider> Switch<P> {
         self.datapath.execute_actions(pkt, Metadata::from_key(key), &up.actions, now, sink);
     }
 
+    /// Take over what a previous run left in the fast path: its megaflows go
+    /// into the software datapath (revalidation then reconciles them with the
+    /// pipeline, without flushing), its connections into software conntrack
+    /// as established. `recirc` is the previous run's
+    /// [`Ofproto::recirc_save`] text, restored first so the adopted
+    /// megaflows' recirc ids keep their meaning. Returns (flows, connections).
+    pub fn adopt(&self, recirc: Option<&str>, now: Duration) -> (usize, usize) {
+        if let Some(text) = recirc {
+            self.ofproto().recirc_restore(text);
+        }
+        let mut off = self.offload();
+        let flows = off.adopt().unwrap_or_default();
+        for f in &flows {
+            self.datapath.flow_put(f.key, f.mask, f.actions.clone());
+        }
+        let mut conns = 0;
+        if let Ok(used) = off.ct_used() {
+            for (zone, orig, _) in used {
+                if self.datapath.conntrack().adopt_established(zone, &orig, 0, 0, now) {
+                    off.ct_adopt(CtOffload { zone, orig, mark: 0, label: 0 });
+                    conns += 1;
+                }
+            }
+        }
+        (flows.len(), conns)
+    }
+
     /// Apply up to `budget` queued offload operations (offload thread).
     pub fn offload_run(&self, budget: usize) -> usize {
         self.offload().run(budget)

@@ -138,3 +138,58 @@ fn commands_answer_like_ovs_appctl_expects() {
         .unwrap();
     assert!(trace.contains("Datapath actions: ct(zone=65520),recirc("), "{trace}");
 }
+
+#[test]
+fn a_restarted_switch_adopts_the_fast_path_without_deleting_anything() {
+    use hwol_offload::OffloadProvider;
+    let old = switch();
+    let mut wire = Wire::default();
+    let t = Duration::from_secs;
+    old.receive(1, &mut tcp(true, 1000, 0, 0x02, 0), t(1), &mut wire);
+    old.receive(2, &mut tcp(false, 5000, 1001, 0x12, 0), t(1), &mut wire);
+    old.receive(1, &mut tcp(true, 1001, 5001, 0x10, 0), t(1), &mut wire);
+    old.offload_run(100);
+    old.revalidate(t(2));
+    let saved = old.ofproto().recirc_save();
+    assert!(!saved.is_empty());
+    // The "kernel" keeps the fast path: hand its content to a fresh provider.
+    let flows = old.offload().provider_mut().flow_dump().unwrap();
+    let conns = old.offload().provider_mut().ct_used().unwrap_or_default();
+    let mut p = MemoryProvider::new(1024, 1024);
+    for (n, name) in [(1, "rep1"), (2, "rep2"), (3, "gw0")] {
+        p.port_add(n, name).unwrap();
+    }
+    for f in &flows {
+        p.flow_put(f).unwrap();
+    }
+    let t0 = hwol_conntrack::CtTuple::ports(
+        "192.168.1.16".parse().unwrap(),
+        "192.168.1.17".parse().unwrap(),
+        6,
+        43558,
+        5201,
+    );
+    p.ct_put(&hwol_offload::CtOffload { zone: 65520, orig: t0, mark: 0, label: 0 }).unwrap();
+    p.ct_hit(65520, &t0, t(2));
+    let _ = conns;
+    let new = Switch::new("br-int", p, true);
+    let (n_flows, n_conns) = new.adopt(Some(&saved), t(3));
+    assert_eq!((n_flows, n_conns), (flows.len(), 1));
+    for (n, name) in [(1, "rep1"), (2, "rep2"), (3, "gw0")] {
+        new.ofproto().add_port(n, name).unwrap();
+    }
+    let port =
+        |ofport, name: &str, mac, last| Port { ofport, name: name.into(), mac, ip: Ipv4Addr::new(192, 168, 1, last) };
+    let mut cfg = PipelineConfig::new(
+        port(3, "gw0", EthAddr([0x0a, 0x58, 0xc0, 0xa8, 1, 1]), 1),
+        "192.168.1.0/24".parse::<Ipv4Net>().unwrap(),
+    );
+    cfg.pods = vec![port(1, "rep1", POD1_MAC, 16), port(2, "rep2", POD2_MAC, 17)];
+    new.add_flows(&Pipeline::build(&cfg).unwrap().to_ofctl_text(), t(3)).unwrap();
+    let r = new.revalidate(t(3));
+    assert_eq!((r.deleted, r.modified), (0, 0), "adopted megaflows are kept as they are: {r:?}");
+    // A mid-stream packet of the adopted connection is established in software too.
+    let mut wire = Wire::default();
+    new.receive(1, &mut tcp(true, 77_000, 5001, 0x10, 100), t(4), &mut wire);
+    assert_eq!(wire.0.len(), 1, "forwarded, not dropped as invalid");
+}

@@ -179,16 +179,13 @@ fn run(args: Args) -> Result<()> {
     let (prov, enabled) = provider(&cfg)?;
     let sw = Arc::new(Switch::new(&cfg.bridge, prov, enabled));
     sw.ofproto().set_max_idle(Duration::from_millis(cfg.max_idle_ms));
-    // Flows a previous run left in the fast path keep forwarding; take them over.
-    match sw.offload().adopt() {
-        Ok(flows) if !flows.is_empty() => {
-            for f in &flows {
-                sw.datapath().flow_put(f.key, f.mask, f.actions.clone());
-            }
-            info!(flows = flows.len(), "adopted offloaded flows from a previous run");
-        }
-        Ok(_) => {}
-        Err(e) => warn!(error = %e, "could not read the fast path's flows; starting empty"),
+    // What a previous run left in the fast path keeps forwarding: take it
+    // over (flows, connections, and the recirc ids the flows use).
+    let recirc_file = rundir.join("hwol-vswitchd.recirc");
+    let saved = std::fs::read_to_string(&recirc_file).ok();
+    let (flows, conns) = sw.adopt(saved.as_deref(), now());
+    if flows + conns > 0 {
+        info!(flows, connections = conns, "adopted the fast path's state from a previous run");
     }
 
     let mut ports = Vec::new();
@@ -252,7 +249,9 @@ fn run(args: Args) -> Result<()> {
 
     let reval = {
         let (sw, stop) = (sw.clone(), stop.clone());
+        let recirc_file = recirc_file.clone();
         std::thread::Builder::new().name("revalidator".into()).spawn(move || {
+            let mut saved = String::new();
             while !stop.load(Ordering::Relaxed) {
                 for _ in 0..10 {
                     if stop.load(Ordering::Relaxed) {
@@ -261,6 +260,15 @@ fn run(args: Args) -> Result<()> {
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 sw.revalidate(now());
+                // Keep the recirc ids on disk for a restart after a crash.
+                let text = sw.ofproto().recirc_save();
+                if text != saved {
+                    let tmp = recirc_file.with_extension("recirc.tmp");
+                    match std::fs::write(&tmp, &text).and_then(|()| std::fs::rename(&tmp, &recirc_file)) {
+                        Ok(()) => saved = text,
+                        Err(e) => warn!(error = %e, file = %recirc_file.display(), "cannot save recirc ids"),
+                    }
+                }
             }
         })?
     };
@@ -299,6 +307,8 @@ fn run(args: Args) -> Result<()> {
     if tc {
         let _ = upcall_pair(&cfg.offload.upcall, false);
     }
+    // A clean stop removed the fast path; its recirc ids mean nothing now.
+    let _ = std::fs::remove_file(&recirc_file);
     info!("stopped");
     Ok(())
 }

@@ -6,9 +6,14 @@
 //! Needs root (CI runs as root); it fails, rather than skips, without it.
 
 use std::process::Command;
+use std::sync::Mutex;
+
+/// The demos measure throughput: run them one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
 
 #[test]
 fn iperf3_between_two_pods_bypasses_the_slow_path() {
+    let _one_at_a_time = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     assert!(nix_is_root(), "this system test needs root (network namespaces, XDP); CI runs as root");
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| root.join("target").to_string_lossy().into());
@@ -38,4 +43,36 @@ fn nix_is_root() -> bool {
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
         .unwrap_or(false)
+}
+
+#[test]
+fn traffic_keeps_flowing_while_the_daemon_is_killed_and_restarted() {
+    let _one_at_a_time = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(nix_is_root(), "this system test needs root (network namespaces, XDP); CI runs as root");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| root.join("target").to_string_lossy().into());
+    let out = Command::new("bash")
+        .arg(root.join("scripts/demo.sh"))
+        .env("DEMO_SECONDS", "5")
+        .env("DEMO_RESTART", "1")
+        .env("DEMO_PROFILE", "debug")
+        .env("DEMO_SKIP_SETUP", "1")
+        .env("DEMO_PREFIX", format!("hwr{}", std::process::id() % 100000))
+        .env("CARGO_TARGET_DIR", target)
+        .output()
+        .expect("run scripts/demo.sh");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "demo failed:\n{text}\n{err}");
+    let per_s: Vec<f64> = text
+        .lines()
+        .find_map(|l| l.strip_prefix("per-second Gbit/s: "))
+        .unwrap_or_else(|| panic!("no per-second line:\n{text}"))
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let mean = per_s.iter().sum::<f64>() / per_s.len() as f64;
+    let min = per_s.iter().copied().fold(f64::MAX, f64::min);
+    // The kill happens at 2 s and the restart at 3 s: no second may stall.
+    assert!(min > 0.25 * mean, "throughput dipped across the restart: {per_s:?}");
 }
