@@ -96,6 +96,38 @@ impl Transmit for PortTx<'_> {
     }
 }
 
+/// When the handler last processed packets, and a way to wait for it.
+#[derive(Default)]
+struct Activity {
+    last_ns: std::sync::atomic::AtomicU64,
+    wake: (std::sync::Mutex<bool>, std::sync::Condvar),
+}
+
+impl Activity {
+    fn note(&self, t: Duration) {
+        let before = self.last_ns.swap(t.as_nanos() as u64, Ordering::Relaxed);
+        // Wake the offload thread only on the edge from idle to busy.
+        if Duration::from_nanos(before) + Duration::from_millis(100) < t {
+            let (m, c) = &self.wake;
+            *m.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            c.notify_one();
+        }
+    }
+
+    fn last(&self) -> Duration {
+        Duration::from_nanos(self.last_ns.load(Ordering::Relaxed))
+    }
+
+    fn wait(&self, timeout: Duration) {
+        let (m, c) = &self.wake;
+        let mut woken = m.lock().unwrap_or_else(|e| e.into_inner());
+        if !*woken {
+            woken = c.wait_timeout(woken, timeout).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
+        }
+        *woken = false;
+    }
+}
+
 enum Ctl {
     AddPort(String, u32, mpsc::Sender<Result<(), String>>),
 }
@@ -272,25 +304,39 @@ fn run(args: Args) -> Result<()> {
             }
         })?
     };
+    let activity = Arc::new(Activity::default());
     let offload = {
         let (sw, stop) = (sw.clone(), stop.clone());
+        let activity = activity.clone();
         std::thread::Builder::new().name("offload".into()).spawn(move || {
+            // Busy (queue work, or the handler saw packets in the last
+            // 100 ms): apply the queue every 2 ms and sync conntrack every
+            // 5 ms, so connections move to the fast path right after their
+            // handshake. Idle (everything offloaded, so the handler sees
+            // nothing): sleep until the handler reports packets, waking at
+            // least every 50 ms.
             let mut last_sync = now();
             while !stop.load(Ordering::Relaxed) {
                 let t = now();
-                if t.saturating_sub(last_sync) >= Duration::from_millis(5) {
-                    // Move connections to the fast path right after their handshake.
+                let busy = t.saturating_sub(activity.last()) < Duration::from_millis(100);
+                if busy && t.saturating_sub(last_sync) >= Duration::from_millis(5) {
                     sw.sync_conntrack(t);
                     last_sync = t;
                 }
                 if sw.offload_run(512) == 0 {
-                    std::thread::sleep(Duration::from_millis(2));
+                    if busy {
+                        std::thread::sleep(Duration::from_millis(2));
+                    } else {
+                        activity.wait(Duration::from_millis(50));
+                        sw.sync_conntrack(now());
+                        last_sync = now();
+                    }
                 }
             }
         })?
     };
 
-    handler(&sw, &mut ports, &stop, &ctl_rx, rep_rx);
+    handler(&sw, &mut ports, &stop, &ctl_rx, rep_rx, &activity);
 
     info!("stopping");
     let _ = reval.join();
@@ -320,6 +366,7 @@ fn handler(
     stop: &AtomicBool,
     ctl: &mpsc::Receiver<Ctl>,
     rep_rx: Rx,
+    activity: &Activity,
 ) {
     const BATCH: usize = 256;
     let mut pool: Vec<(Packet, VnetHdr, u32)> = Vec::new();
@@ -385,6 +432,9 @@ fn handler(
                 }
             }
             let t = now();
+            if n > 0 {
+                activity.note(t);
+            }
             for (pkt, vnet, in_port) in pool.iter_mut().take(n) {
                 let mut tx = PortTx { ports, vnet: *vnet, in_len: pkt.len() };
                 sw.receive(*in_port, pkt, t, &mut tx);
