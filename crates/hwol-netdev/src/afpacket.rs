@@ -86,6 +86,12 @@ pub struct PortConfig {
     pub fanout: Option<(u16, FanoutMode)>,
     /// `SO_SNDBUF` in bytes (the kernel caps it at `net.core.wmem_max`).
     pub sndbuf: u32,
+    /// Receive through the TPACKET_V3 ring (the default: batches, no
+    /// copy). `false` receives one frame per [`PacketPort::recv_copy`] call
+    /// instead: a copy each, but no latency — a ring hands frames over only
+    /// when a block retires, which at low rates means a timer tick (4 ms
+    /// at HZ=250) per frame, too slow for a slow path setting up connections.
+    pub ring: bool,
     /// Receive frames. `false` makes a transmit-only port: the socket is
     /// bound with protocol 0, so the kernel's packet tap never copies
     /// anything into it (used on representors when a TC fast path delivers
@@ -104,6 +110,7 @@ impl Default for PortConfig {
             fanout: None,
             sndbuf: 4 << 20,
             rx: true,
+            ring: true,
         }
     }
 }
@@ -124,7 +131,7 @@ pub struct RingStats {
 #[derive(Debug)]
 pub struct PacketPort {
     // Field order matters: the ring is unmapped before the socket closes.
-    ring: sys::RingMap,
+    ring: Option<sys::RingMap>,
     fd: OwnedFd,
     ifname: String,
     ifindex: u32,
@@ -179,6 +186,24 @@ impl PacketPort {
             sys::setsockopt(&fd, sys::SOL_PACKET, sys::PACKET_IGNORE_OUTGOING, &1i32)
                 .map_err(|e| err("PACKET_IGNORE_OUTGOING", e, "; needs Linux 4.20 or later"))?;
         }
+        if !cfg.ring {
+            sys::setsockopt(&fd, libc::SOL_SOCKET, libc::SO_SNDBUF, &(cfg.sndbuf as i32))
+                .map_err(|e| err("SO_SNDBUF", e, ""))?;
+            sys::setsockopt(&fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &(cfg.sndbuf as i32))
+                .map_err(|e| err("SO_RCVBUF", e, ""))?;
+            let protocol = if cfg.rx { sys::ETH_P_ALL } else { 0 };
+            sys::bind_packet(&fd, ifindex, protocol).map_err(|e| err("bind", e, ""))?;
+            return Ok(PacketPort {
+                ring: None,
+                fd,
+                ifname,
+                ifindex,
+                block_size: 0,
+                block_count: 0,
+                next_block: 0,
+                vnet: cfg.vnet_hdr,
+            });
+        }
         let frame_size = 2048u32;
         // A transmit-only port keeps a minimal ring; nothing is ever put in it.
         let block_count = if cfg.rx { cfg.block_count } else { 1 };
@@ -209,7 +234,7 @@ impl PacketPort {
             })?;
         }
         Ok(PacketPort {
-            ring,
+            ring: Some(ring),
             fd,
             ifname,
             ifindex,
@@ -242,7 +267,10 @@ impl PacketPort {
 
     /// True if the next block is retired and can be taken without waiting.
     pub fn ready(&self) -> bool {
-        self.ring.load_status(self.next_block * self.block_size + BLOCK_STATUS) & TP_STATUS_USER != 0
+        match &self.ring {
+            Some(r) => r.load_status(self.next_block * self.block_size + BLOCK_STATUS) & TP_STATUS_USER != 0,
+            None => sys::poll_in(self.raw_fd(), 0).unwrap_or(false),
+        }
     }
 
     /// Wait up to `timeout` for a retired block. `Ok(false)` on timeout.
@@ -268,12 +296,26 @@ impl PacketPort {
 
     /// Take the next retired block if there is one, without waiting.
     pub fn try_recv(&mut self) -> Option<RxBlock<'_>> {
+        let ring = self.ring.as_ref()?;
         let offset = self.next_block * self.block_size;
-        let bytes = self.ring.user_block(offset, self.block_size, BLOCK_STATUS)?;
+        let bytes = ring.user_block(offset, self.block_size, BLOCK_STATUS)?;
         self.next_block = (self.next_block + 1) % self.block_count;
         // A corrupt descriptor gives an empty block; it is still handed back.
         let view = BlockView::new_checked(bytes, self.vnet).ok();
-        Some(RxBlock { ring: &self.ring, offset, view })
+        Some(RxBlock { ring, offset, view })
+    }
+
+    /// On a port opened with `ring: false`: receive one frame into `buf`
+    /// without waiting. Returns the frame's virtio-net header and where the
+    /// frame lies in `buf`, or `None` when nothing is queued. Size `buf` for
+    /// a 64 KiB GSO frame plus the header; a longer datagram is cut short.
+    pub fn recv_copy(&self, buf: &mut [u8]) -> io::Result<Option<(VnetHdr, std::ops::Range<usize>)>> {
+        let Some(n) = sys::recv_nonblock(&self.fd, buf)? else { return Ok(None) };
+        if !self.vnet {
+            return Ok(Some((VnetHdr::NONE, 0..n.min(buf.len()))));
+        }
+        let Some(h) = VnetHdr::parse(&buf[..n.min(buf.len())]) else { return Ok(Some((VnetHdr::NONE, 0..0))) };
+        Ok(Some((h, VNET_HDR_LEN..n.min(buf.len()))))
     }
 
     /// Send one frame with its virtio-net header. A GSO frame is segmented

@@ -133,6 +133,23 @@ pub fn bind_packet(fd: &OwnedFd, ifindex: u32, protocol: u16) -> io::Result<()> 
     Ok(())
 }
 
+/// `recv` without waiting: `Ok(None)` when nothing is queued. Returns the
+/// datagram's full length (it may exceed `buf`, which then holds a prefix).
+pub fn recv_nonblock(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    // SAFETY: `buf` is a live, writable buffer of `buf.len()` bytes for the
+    // duration of the call; the kernel writes at most that many.
+    let n =
+        unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT | libc::MSG_TRUNC) };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        return match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(None),
+            _ => Err(e),
+        };
+    }
+    Ok(Some(n as usize))
+}
+
 /// Wait until `fd` is readable or `timeout_ms` passes (-1: forever).
 /// Returns true if readable. EINTR counts as "not yet".
 pub fn poll_in(fd: RawFd, timeout_ms: i32) -> io::Result<bool> {

@@ -167,7 +167,10 @@ fn provider(cfg: &Config) -> Result<(Box<dyn OffloadProvider>, bool)> {
 }
 
 fn open_port(name: &str, ofport: u32, rx: Rx) -> Result<Port> {
-    let cfg = PortConfig { rx: rx != Rx::None, ..PortConfig::default() };
+    // Representors are read frame by frame (no ring): the slow path sees
+    // connection set-ups, where a ring's block-retire delay would dominate.
+    // The upcall device keeps the ring, whose frame headers carry the tag.
+    let cfg = PortConfig { rx: rx != Rx::None, ring: rx == Rx::Upcall, ..PortConfig::default() };
     let sock = PacketPort::open(name, &cfg)
         .with_context(|| format!("port {name} (ofport {ofport}): cannot open it; does the interface exist?"))?;
     Ok(Port { ofport, sock, rx })
@@ -370,6 +373,7 @@ fn handler(
 ) {
     const BATCH: usize = 256;
     let mut pool: Vec<(Packet, VnetHdr, u32)> = Vec::new();
+    let mut scratch = vec![0u8; 65536 + 64];
     while !stop.load(Ordering::Relaxed) {
         while let Ok(Ctl::AddPort(name, ofport, reply)) = ctl.try_recv() {
             let r = open_port(&name, ofport, rep_rx).and_then(|p| {
@@ -410,7 +414,20 @@ fn handler(
             // Copy whole blocks out of the ring, then process with every
             // port available for transmit.
             let mut n = 0;
-            while n < BATCH {
+            if !upcall {
+                while n < BATCH {
+                    let Ok(Some((vnet, range))) = ports[i].sock.recv_copy(&mut scratch) else { break };
+                    if n == pool.len() {
+                        pool.push((Packet::default(), VnetHdr::NONE, 0));
+                    }
+                    pool[n].0.reset(&scratch[range]);
+                    pool[n].0.l4_csum_partial = vnet.needs_csum();
+                    pool[n].1 = vnet;
+                    pool[n].2 = own_port;
+                    n += 1;
+                }
+            }
+            while upcall && n < BATCH {
                 let Some(block) = ports[i].sock.try_recv() else { break };
                 for f in block.frames() {
                     let in_port = if upcall {
