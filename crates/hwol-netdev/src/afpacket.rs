@@ -127,6 +127,11 @@ pub struct RingStats {
     pub freezes: u32,
 }
 
+/// What [`PacketPort::recv_copy_tagged`] returns: the frame's virtio-net
+/// header, where the frame lies in the buffer, and the VLAN TCI the kernel
+/// took off it.
+pub type TaggedFrame = (VnetHdr, std::ops::Range<usize>, Option<u16>);
+
 /// A packet socket bound to one interface, with a mapped receive ring.
 #[derive(Debug)]
 pub struct PacketPort {
@@ -187,6 +192,8 @@ impl PacketPort {
                 .map_err(|e| err("PACKET_IGNORE_OUTGOING", e, "; needs Linux 4.20 or later"))?;
         }
         if !cfg.ring {
+            sys::setsockopt(&fd, sys::SOL_PACKET, sys::PACKET_AUXDATA, &1i32)
+                .map_err(|e| err("PACKET_AUXDATA", e, ""))?;
             sys::setsockopt(&fd, libc::SOL_SOCKET, libc::SO_SNDBUF, &(cfg.sndbuf as i32))
                 .map_err(|e| err("SO_SNDBUF", e, ""))?;
             sys::setsockopt(&fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &(cfg.sndbuf as i32))
@@ -310,12 +317,19 @@ impl PacketPort {
     /// frame lies in `buf`, or `None` when nothing is queued. Size `buf` for
     /// a 64 KiB GSO frame plus the header; a longer datagram is cut short.
     pub fn recv_copy(&self, buf: &mut [u8]) -> io::Result<Option<(VnetHdr, std::ops::Range<usize>)>> {
-        let Some(n) = sys::recv_nonblock(&self.fd, buf)? else { return Ok(None) };
+        Ok(self.recv_copy_tagged(buf)?.map(|(h, r, _)| (h, r)))
+    }
+
+    /// [`PacketPort::recv_copy`], also returning the VLAN TCI the kernel
+    /// removed from the frame, if any (an upcall device's port tag).
+    pub fn recv_copy_tagged(&self, buf: &mut [u8]) -> io::Result<Option<TaggedFrame>> {
+        let Some((n, tci)) = sys::recv_nonblock_aux(&self.fd, buf)? else { return Ok(None) };
+        let end = n.min(buf.len());
         if !self.vnet {
-            return Ok(Some((VnetHdr::NONE, 0..n.min(buf.len()))));
+            return Ok(Some((VnetHdr::NONE, 0..end, tci)));
         }
-        let Some(h) = VnetHdr::parse(&buf[..n.min(buf.len())]) else { return Ok(Some((VnetHdr::NONE, 0..0))) };
-        Ok(Some((h, VNET_HDR_LEN..n.min(buf.len()))))
+        let Some(h) = VnetHdr::parse(&buf[..end]) else { return Ok(Some((VnetHdr::NONE, 0..0, tci))) };
+        Ok(Some((h, VNET_HDR_LEN..end, tci)))
     }
 
     /// Send one frame with its virtio-net header. A GSO frame is segmented

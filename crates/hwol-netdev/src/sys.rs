@@ -25,6 +25,8 @@ pub const PACKET_STATISTICS: libc::c_int = 6;
 pub const PACKET_VERSION: libc::c_int = 10;
 /// `PACKET_VNET_HDR`.
 pub const PACKET_VNET_HDR: libc::c_int = 15;
+/// `PACKET_AUXDATA`: deliver a `tpacket_auxdata` control message (VLAN tag, status) with each frame.
+pub const PACKET_AUXDATA: libc::c_int = 8;
 /// `PACKET_FANOUT`.
 pub const PACKET_FANOUT: libc::c_int = 18;
 /// `PACKET_IGNORE_OUTGOING`.
@@ -133,13 +135,37 @@ pub fn bind_packet(fd: &OwnedFd, ifindex: u32, protocol: u16) -> io::Result<()> 
     Ok(())
 }
 
-/// `recv` without waiting: `Ok(None)` when nothing is queued. Returns the
-/// datagram's full length (it may exceed `buf`, which then holds a prefix).
-pub fn recv_nonblock(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<Option<usize>> {
-    // SAFETY: `buf` is a live, writable buffer of `buf.len()` bytes for the
-    // duration of the call; the kernel writes at most that many.
-    let n =
-        unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT | libc::MSG_TRUNC) };
+/// `tpacket_auxdata`, as the kernel fills it in a `PACKET_AUXDATA` cmsg.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct TpacketAuxdata {
+    tp_status: u32,
+    tp_len: u32,
+    tp_snaplen: u32,
+    tp_mac: u16,
+    tp_net: u16,
+    tp_vlan_tci: u16,
+    tp_vlan_tpid: u16,
+}
+
+/// `TP_STATUS_VLAN_VALID` in `tp_status`.
+const TP_STATUS_VLAN_VALID: u32 = 1 << 4;
+
+/// `recvmsg` without waiting, also returning the VLAN tag the kernel took
+/// off the frame (from `PACKET_AUXDATA`). `Ok(None)` when nothing is queued.
+pub fn recv_nonblock_aux(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<Option<(usize, Option<u16>)>> {
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+    // u64 elements keep the control buffer aligned for cmsghdr.
+    let mut control = [0u64; 16];
+    // SAFETY: msghdr is plain old data; all-zero means no name, no control.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    // SAFETY: `msg` points at one iovec over `buf` and at `control`, both
+    // alive and writable for the call; the kernel writes within their sizes.
+    let n = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT | libc::MSG_TRUNC) };
     if n < 0 {
         let e = io::Error::last_os_error();
         return match e.kind() {
@@ -147,7 +173,27 @@ pub fn recv_nonblock(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<Option<usize>> 
             _ => Err(e),
         };
     }
-    Ok(Some(n as usize))
+    let mut vlan = None;
+    // SAFETY: CMSG_FIRSTHDR/NXTHDR walk the control buffer the kernel just
+    // filled, bounded by `msg.msg_controllen`; each header is checked for
+    // level/type/length before its payload is read (unaligned read).
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            let h = &*c;
+            if h.cmsg_level == SOL_PACKET
+                && h.cmsg_type == PACKET_AUXDATA
+                && h.cmsg_len as usize >= libc::CMSG_LEN(std::mem::size_of::<TpacketAuxdata>() as u32) as usize
+            {
+                let aux: TpacketAuxdata = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+                if aux.tp_status & TP_STATUS_VLAN_VALID != 0 {
+                    vlan = Some(aux.tp_vlan_tci);
+                }
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    Ok(Some((n as usize, vlan)))
 }
 
 /// Wait until `fd` is readable or `timeout_ms` passes (-1: forever).

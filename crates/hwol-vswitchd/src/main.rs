@@ -167,10 +167,10 @@ fn provider(cfg: &Config) -> Result<(Box<dyn OffloadProvider>, bool)> {
 }
 
 fn open_port(name: &str, ofport: u32, rx: Rx) -> Result<Port> {
-    // Representors are read frame by frame (no ring): the slow path sees
-    // connection set-ups, where a ring's block-retire delay would dominate.
-    // The upcall device keeps the ring, whose frame headers carry the tag.
-    let cfg = PortConfig { rx: rx != Rx::None, ring: rx == Rx::Upcall, ..PortConfig::default() };
+    // Frames are read one by one (no ring): the slow path sees connection
+    // set-ups, where a ring's block-retire delay (a 4 ms tick) would
+    // dominate. The upcall device's port tag comes back as auxiliary data.
+    let cfg = PortConfig { rx: rx != Rx::None, ring: false, ..PortConfig::default() };
     let sock = PacketPort::open(name, &cfg)
         .with_context(|| format!("port {name} (ofport {ofport}): cannot open it; does the interface exist?"))?;
     Ok(Port { ofport, sock, rx })
@@ -414,39 +414,24 @@ fn handler(
             // Copy whole blocks out of the ring, then process with every
             // port available for transmit.
             let mut n = 0;
-            if !upcall {
-                while n < BATCH {
-                    let Ok(Some((vnet, range))) = ports[i].sock.recv_copy(&mut scratch) else { break };
-                    if n == pool.len() {
-                        pool.push((Packet::default(), VnetHdr::NONE, 0));
+            while n < BATCH {
+                let Ok(Some((vnet, range, tci))) = ports[i].sock.recv_copy_tagged(&mut scratch) else { break };
+                let in_port = if upcall {
+                    match tci {
+                        Some(tci) => u32::from(tci & 0x0fff),
+                        None => continue,
                     }
-                    pool[n].0.reset(&scratch[range]);
-                    pool[n].0.l4_csum_partial = vnet.needs_csum();
-                    pool[n].1 = vnet;
-                    pool[n].2 = own_port;
-                    n += 1;
+                } else {
+                    own_port
+                };
+                if n == pool.len() {
+                    pool.push((Packet::default(), VnetHdr::NONE, 0));
                 }
-            }
-            while upcall && n < BATCH {
-                let Some(block) = ports[i].sock.try_recv() else { break };
-                for f in block.frames() {
-                    let in_port = if upcall {
-                        match f.vlan_tci {
-                            Some(tci) => u32::from(tci & 0x0fff),
-                            None => continue,
-                        }
-                    } else {
-                        own_port
-                    };
-                    if n == pool.len() {
-                        pool.push((Packet::default(), VnetHdr::NONE, 0));
-                    }
-                    pool[n].0.reset(f.data);
-                    pool[n].0.l4_csum_partial = f.vnet.needs_csum();
-                    pool[n].1 = f.vnet;
-                    pool[n].2 = in_port;
-                    n += 1;
-                }
+                pool[n].0.reset(&scratch[range]);
+                pool[n].0.l4_csum_partial = vnet.needs_csum();
+                pool[n].1 = vnet;
+                pool[n].2 = in_port;
+                n += 1;
             }
             let t = now();
             if n > 0 {
