@@ -37,16 +37,18 @@ pub mod ct_state {
     /// Destination NAT was applied.
     pub const DNAT: u8 = 0x80;
 
-    /// Bit names in OVS's order, for printing `+new+trk` style flags.
-    pub const NAMES: [(u8, &str); 8] = [
-        (NEW, "new"),
-        (EST, "est"),
-        (REL, "rel"),
-        (RPL, "rpl"),
-        (INV, "inv"),
-        (TRK, "trk"),
-        (SNAT, "snat"),
-        (DNAT, "dnat"),
+    /// Bit names in OVS's order, lowest bit first, for printing and parsing
+    /// `+new+trk` style flags. The bits are `u32` because OVS's `ct_state`
+    /// field (and its flag formatting) is 32 bits wide.
+    pub const NAMES: [(u32, &str); 8] = [
+        (NEW as u32, "new"),
+        (EST as u32, "est"),
+        (REL as u32, "rel"),
+        (RPL as u32, "rpl"),
+        (INV as u32, "inv"),
+        (TRK as u32, "trk"),
+        (SNAT as u32, "snat"),
+        (DNAT as u32, "dnat"),
     ];
 }
 

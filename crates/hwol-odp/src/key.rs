@@ -450,32 +450,10 @@ fn chomp(o_: &mut String) {
 }
 
 /// Conntrack state bit names in bit order (ODP values).
-const CT_STATE_NAMES: [(u32, &str); 8] = [
-    (0x01, "new"),
-    (0x02, "est"),
-    (0x04, "rel"),
-    (0x08, "rpl"),
-    (0x10, "inv"),
-    (0x20, "trk"),
-    (0x40, "snat"),
-    (0x80, "dnat"),
-];
+const CT_STATE_NAMES: [(u32, &str); 8] = hwol_flow::ct_state::NAMES;
 
 /// TCP flag names in bit order, as OVS's `packet_tcp_flag_to_string`.
-const TCP_FLAG_NAMES: [(u32, &str); 12] = [
-    (0x001, "fin"),
-    (0x002, "syn"),
-    (0x004, "rst"),
-    (0x008, "psh"),
-    (0x010, "ack"),
-    (0x020, "urg"),
-    (0x040, "ece"),
-    (0x080, "cwr"),
-    (0x100, "ns"),
-    (0x200, "[200]"),
-    (0x400, "[400]"),
-    (0x800, "[800]"),
-];
+const TCP_FLAG_NAMES: [(u32, &str); 12] = hwol_wire::tcp::flags::NAMES;
 
 fn bit_name(names: &[(u32, &'static str)], bit: u32) -> Option<&'static str> {
     names.iter().find(|(b, _)| *b == bit).map(|(_, n)| *n)

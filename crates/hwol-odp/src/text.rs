@@ -5,7 +5,6 @@
 //! Positions are byte offsets internally; errors report 1-based *character*
 //! columns so that they line up with what a terminal shows.
 
-use std::fmt::Write as _;
 use std::net::Ipv6Addr;
 
 /// Why a line of datapath-flow text was rejected.
@@ -269,56 +268,10 @@ pub(crate) fn mac(a: [u8; 6]) -> String {
     format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", a[0], a[1], a[2], a[3], a[4], a[5])
 }
 
-/// IPv6 text as glibc's `inet_ntop` writes it (RFC 5952 compression, plus
-/// the dotted-quad tail for IPv4-compatible `::a.b.c.d` and IPv4-mapped
-/// `::ffff:a.b.c.d` addresses).
+/// IPv6 text as glibc's `inet_ntop` (and so OVS) writes it; see
+/// [`hwol_wire::ipv6::format_addr`].
 pub(crate) fn ip6(a: [u8; 16]) -> String {
-    let w: [u16; 8] = std::array::from_fn(|i| u16::from_be_bytes([a[2 * i], a[2 * i + 1]]));
-    // Longest run of zero words (leftmost on ties), at least 2 long.
-    let (mut best, mut best_len, mut cur, mut cur_len) = (usize::MAX, 0, 0, 0);
-    for (i, &x) in w.iter().enumerate() {
-        if x == 0 {
-            if cur_len == 0 {
-                cur = i;
-            }
-            cur_len += 1;
-            if cur_len > best_len {
-                best = cur;
-                best_len = cur_len;
-            }
-        } else {
-            cur_len = 0;
-        }
-    }
-    if best_len < 2 {
-        best = usize::MAX;
-    }
-    let mut s = String::new();
-    let mut i = 0;
-    while i < 8 {
-        if i == best {
-            s.push(':');
-            if i == 0 {
-                s.push(':');
-            }
-            i += best_len;
-            if i == 8 {
-                break;
-            }
-            continue;
-        }
-        // Embedded IPv4 (glibc): first 6 words zero, or 5 zero + ffff.
-        if i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)) {
-            let _ = write!(s, "{}.{}.{}.{}", a[12], a[13], a[14], a[15]);
-            break;
-        }
-        let _ = write!(s, "{:x}", w[i]);
-        if i < 7 {
-            s.push(':');
-        }
-        i += 1;
-    }
-    s
+    hwol_wire::ipv6::format_addr(a)
 }
 
 #[cfg(test)]

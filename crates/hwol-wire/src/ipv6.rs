@@ -143,6 +143,61 @@ impl<T: AsRef<[u8]>> Ipv6Packet<T> {
     }
 }
 
+/// IPv6 address text exactly as glibc's `inet_ntop` writes it, which is
+/// what OVS prints: RFC 5952 compression of the longest run of two or more
+/// zero groups (the leftmost on ties), plus
+/// the dotted-quad tail for IPv4-compatible `::a.b.c.d` and IPv4-mapped
+/// `::ffff:a.b.c.d` addresses).
+pub fn format_addr(a: [u8; 16]) -> String {
+    use core::fmt::Write as _;
+    let w: [u16; 8] = std::array::from_fn(|i| u16::from_be_bytes([a[2 * i], a[2 * i + 1]]));
+    // Longest run of zero words (leftmost on ties), at least 2 long.
+    let (mut best, mut best_len, mut cur, mut cur_len) = (usize::MAX, 0, 0, 0);
+    for (i, &x) in w.iter().enumerate() {
+        if x == 0 {
+            if cur_len == 0 {
+                cur = i;
+            }
+            cur_len += 1;
+            if cur_len > best_len {
+                best = cur;
+                best_len = cur_len;
+            }
+        } else {
+            cur_len = 0;
+        }
+    }
+    if best_len < 2 {
+        best = usize::MAX;
+    }
+    let mut s = String::new();
+    let mut i = 0;
+    while i < 8 {
+        if i == best {
+            s.push(':');
+            if i == 0 {
+                s.push(':');
+            }
+            i += best_len;
+            if i == 8 {
+                break;
+            }
+            continue;
+        }
+        // Embedded IPv4 (glibc): first 6 words zero, or 5 zero + ffff.
+        if i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)) {
+            let _ = write!(s, "{}.{}.{}.{}", a[12], a[13], a[14], a[15]);
+            break;
+        }
+        let _ = write!(s, "{:x}", w[i]);
+        if i < 7 {
+            s.push(':');
+        }
+        i += 1;
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +231,18 @@ mod tests {
         let loc = Ipv6Packet::new_checked(&p[..]).unwrap().walk_to_l4().unwrap();
         assert!(loc.is_later_fragment);
         assert_eq!(loc.proto, 17);
+    }
+
+    #[test]
+    fn addresses_print_like_inet_ntop() {
+        let a = |s: &str| s.parse::<std::net::Ipv6Addr>().unwrap().octets();
+        assert_eq!(format_addr(a("fe80::1")), "fe80::1");
+        assert_eq!(format_addr(a("::")), "::");
+        assert_eq!(format_addr(a("1::")), "1::");
+        assert_eq!(format_addr(a("1:0:0:2:0:0:0:3")), "1:0:0:2::3");
+        assert_eq!(format_addr(a("1:0:2:3:4:5:6:7")), "1:0:2:3:4:5:6:7");
+        assert_eq!(format_addr(a("::ffff:10.0.0.1")), "::ffff:10.0.0.1");
+        assert_eq!(format_addr(a("::10.0.0.1")), "::10.0.0.1");
     }
 
     #[test]

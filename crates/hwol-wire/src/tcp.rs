@@ -42,6 +42,24 @@ pub mod flags {
     pub const CWR: u16 = 0x080;
     /// NS (historic ECN nonce).
     pub const NS: u16 = 0x100;
+
+    /// Flag names in bit order, lowest first, as OVS prints them in
+    /// `tcp_flags(...)`; the three reserved bits print as `[200]` etc. The
+    /// bits are `u32` to suit 32-bit flag formatters.
+    pub const NAMES: [(u32, &str); 12] = [
+        (FIN as u32, "fin"),
+        (SYN as u32, "syn"),
+        (RST as u32, "rst"),
+        (PSH as u32, "psh"),
+        (ACK as u32, "ack"),
+        (URG as u32, "urg"),
+        (ECE as u32, "ece"),
+        (CWR as u32, "cwr"),
+        (NS as u32, "ns"),
+        (0x200, "[200]"),
+        (0x400, "[400]"),
+        (0x800, "[800]"),
+    ];
 }
 
 /// A checked view over a TCP header.

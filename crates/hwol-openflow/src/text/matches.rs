@@ -8,32 +8,10 @@ use crate::field::Field;
 use crate::key::OfMatch;
 
 /// `ct_state` bit names, lowest bit first (OVS's `CS_STATES`).
-pub(crate) const CT_STATE_FLAGS: &[(u32, &str)] = &[
-    (0x01, "new"),
-    (0x02, "est"),
-    (0x04, "rel"),
-    (0x08, "rpl"),
-    (0x10, "inv"),
-    (0x20, "trk"),
-    (0x40, "snat"),
-    (0x80, "dnat"),
-];
+pub(crate) const CT_STATE_FLAGS: &[(u32, &str)] = &hwol_flow::ct_state::NAMES;
 
 /// TCP flag names, lowest bit first (OVS's `packet_tcp_flag_to_string`).
-pub(crate) const TCP_FLAGS: &[(u32, &str)] = &[
-    (0x001, "fin"),
-    (0x002, "syn"),
-    (0x004, "rst"),
-    (0x008, "psh"),
-    (0x010, "ack"),
-    (0x020, "urg"),
-    (0x040, "ece"),
-    (0x080, "cwr"),
-    (0x100, "ns"),
-    (0x200, "[200]"),
-    (0x400, "[400]"),
-    (0x800, "[800]"),
-];
+pub(crate) const TCP_FLAGS: &[(u32, &str)] = &hwol_wire::tcp::flags::NAMES;
 
 /// `nw_frag` keywords: (name, value, mask), as OVS's `all_frags`.
 const FRAGS: &[(&str, u128, u128)] =

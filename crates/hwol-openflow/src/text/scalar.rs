@@ -105,47 +105,7 @@ pub(crate) fn fmt_ipv4_masked(v: u32, m: u32) -> String {
 /// zero groups, and dotted-quad tails for IPv4-compatible (`::a.b.c.d`) and
 /// IPv4-mapped (`::ffff:a.b.c.d`) addresses.
 pub(crate) fn fmt_ipv6(v: u128) -> String {
-    let w: [u16; 8] = core::array::from_fn(|i| (v >> (112 - 16 * i)) as u16);
-    let (mut best, mut best_len, mut cur, mut cur_len) = (usize::MAX, 0usize, 0usize, 0usize);
-    for (i, word) in w.iter().enumerate() {
-        if *word == 0 {
-            if cur_len == 0 {
-                cur = i;
-            }
-            cur_len += 1;
-            if cur_len > best_len {
-                best = cur;
-                best_len = cur_len;
-            }
-        } else {
-            cur_len = 0;
-        }
-    }
-    if best_len < 2 {
-        best = usize::MAX;
-    }
-    let mut out = String::new();
-    let mut i = 0;
-    while i < 8 {
-        if i == best {
-            out.push(':');
-            if i == 0 {
-                out.push(':');
-            }
-            i += best_len;
-            continue;
-        }
-        if i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)) {
-            out.push_str(&fmt_ipv4(v as u32));
-            return out;
-        }
-        out.push_str(&format!("{:x}", w[i]));
-        if i < 7 {
-            out.push(':');
-        }
-        i += 1;
-    }
-    out
+    hwol_wire::ipv6::format_addr(v.to_be_bytes())
 }
 
 /// IPv6 `addr[/N|/mask]`.
