@@ -43,6 +43,13 @@ impl PortNames {
         self.by_number.insert(number, name.to_string());
     }
 
+    /// Forget `number` and its name; returns the name it had.
+    pub fn remove(&mut self, number: u32) -> Option<String> {
+        let name = self.by_number.remove(&number)?;
+        self.by_name.remove(&name);
+        Some(name)
+    }
+
     /// The number bound to `name`, if any.
     pub fn number(&self, name: &str) -> Option<u32> {
         self.by_name.get(name).copied()

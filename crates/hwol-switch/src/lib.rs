@@ -170,6 +170,47 @@ impl<P: OffloadProvider> Switch<P> {
         Ok(())
     }
 
+    /// Remove port `ofport` from the bridge and the fast path. Megaflows
+    /// that reference it are deleted at the next revalidation (their
+    /// translation changes, or they idle out). Returns the port's name.
+    pub fn del_port(&self, ofport: u32) -> Result<String, Error> {
+        let p = self.ofproto().del_port(ofport)?;
+        self.names.write().unwrap_or_else(|e| e.into_inner()).remove(ofport);
+        let _ = self.offload().provider_mut().port_del(ofport);
+        Ok(p.name)
+    }
+
+    /// Replace the flows loaded from `old` (ovs-ofctl `add-flows` text) by
+    /// those of `new`: lines only in `old` are deleted (strictly, by table,
+    /// priority and match), lines only in `new` are added, lines in both are
+    /// left alone, so their counters and the megaflows they produce stay.
+    /// Returns (added, deleted).
+    pub fn replace_flows(&self, old: &str, new: &str, now: Duration) -> Result<(usize, usize), Error> {
+        let old_lines: HashSet<&str> = old.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let new_lines: HashSet<&str> = new.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let gone: String = old.lines().filter(|l| !new_lines.contains(l.trim())).map(|l| format!("{l}\n")).collect();
+        let fresh: String = new.lines().filter(|l| !old_lines.contains(l.trim())).map(|l| format!("{l}\n")).collect();
+        let map = self.port_map();
+        // Parse both before changing anything, so a bad text changes nothing.
+        let gone = parse_flows(&gone, &map)?;
+        let fresh = parse_flows(&fresh, &map)?;
+        let mut of = self.ofproto();
+        let mut deleted = 0;
+        for mut spec in gone {
+            spec.matches.key = spec.matches.key.masked(&spec.matches.mask);
+            let filter = FlowFilter {
+                table: Some(spec.table),
+                matches: spec.matches,
+                priority: spec.priority,
+                cookie: 0,
+                cookie_mask: 0,
+            };
+            deleted += of.flow_delete(&filter, true);
+        }
+        let added = of.flows_add(fresh, now).map_err(|(i, error)| Error::Flow { index: i + 1, error })?;
+        Ok((added, deleted))
+    }
+
     /// Load ovs-ofctl `add-flows` text into the bridge; returns how many.
     pub fn add_flows(&self, text: &str, now: Duration) -> Result<usize, Error> {
         let map = self.port_map();
@@ -416,6 +457,19 @@ impl<P: OffloadProvider> Switch<P> {
             }
             for (r, n) in st.drops.iter() {
                 out.push_str(&format!("  dropped {r}: {n}\n"));
+            }
+            Ok(out)
+        });
+        let (s, c) = (self.clone(), clock.clone());
+        cmds.register("bridge/dump-flows", "BRIDGE", 1, 1, move |a| {
+            let of = s.ofproto();
+            if a[0] != of.name() {
+                return Err(format!("{}: unknown bridge", a[0]));
+            }
+            let mut out = String::new();
+            for e in of.dump_flows(c()) {
+                out += &hwol_openflow::text::format_flow_stats(&e, None);
+                out.push('\n');
             }
             Ok(out)
         });

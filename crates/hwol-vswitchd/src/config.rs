@@ -13,6 +13,13 @@
 //! [[port]]
 //! name = "rep1"              # interface (a VF representor)
 //! ofport = 1                 # OpenFlow (= datapath) port number
+//!
+//! [pipeline]                 # optional: the pod pipeline that `hwol/pod-add` extends
+//! subnet = "10.56.217.0/24"  # the node's pod subnet
+//! gateway_ip = "10.56.217.1"
+//! gateway_mac = "ae:9d:4c:c8:20:01"
+//! gateway_ofport = 65279     # the gateway port's number (a port by that number may or may not exist)
+//! gateway_name = "antrea-gw0"
 //! ```
 //!
 //! Unknown keys are errors, and every error names the key and the line.
@@ -40,6 +47,53 @@ pub struct Config {
     /// Ports.
     #[serde(default, rename = "port")]
     pub ports: Vec<PortCfg>,
+    /// The pod pipeline, if pods are attached with `hwol/pod-add`.
+    pub pipeline: Option<PipelineCfg>,
+}
+
+/// `[pipeline]`: what the pod pipeline is generated from (see `hwol-pipeline`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineCfg {
+    /// The node's pod subnet, e.g. `10.56.217.0/24`.
+    pub subnet: String,
+    /// The gateway's IPv4 address, inside `subnet`.
+    pub gateway_ip: String,
+    /// The gateway's MAC address.
+    pub gateway_mac: String,
+    /// The gateway's OpenFlow port number.
+    #[serde(default = "default_gateway_ofport")]
+    pub gateway_ofport: u32,
+    /// The gateway's interface name (shown in messages).
+    #[serde(default = "default_gateway_name")]
+    pub gateway_name: String,
+}
+
+impl PipelineCfg {
+    /// The pipeline configuration without pods; errors name the key.
+    pub fn to_pipeline(&self) -> Result<hwol_pipeline::PipelineConfig> {
+        let subnet: hwol_pipeline::Ipv4Net =
+            self.subnet.parse().map_err(|e| anyhow::anyhow!("pipeline.subnet = {:?}: {e}", self.subnet))?;
+        let ip: std::net::Ipv4Addr =
+            self.gateway_ip.parse().map_err(|e| anyhow::anyhow!("pipeline.gateway_ip = {:?}: {e}", self.gateway_ip))?;
+        let mac = hwol_netdev::emunic::parse_mac(&self.gateway_mac)
+            .map_err(|e| anyhow::anyhow!("pipeline.gateway_mac = {:?}: {e}", self.gateway_mac))?;
+        let ofport = u16::try_from(self.gateway_ofport)
+            .ok()
+            .filter(|p| (1..0xff00).contains(p))
+            .ok_or_else(|| anyhow::anyhow!("pipeline.gateway_ofport = {}: use 1-65279", self.gateway_ofport))?;
+        let gw = hwol_pipeline::Port { ofport, name: self.gateway_name.clone(), mac: hwol_pipeline::EthAddr(mac), ip };
+        let cfg = hwol_pipeline::PipelineConfig::new(gw, subnet);
+        hwol_pipeline::Pipeline::build(&cfg).map_err(|e| anyhow::anyhow!("[pipeline]: {e}"))?;
+        Ok(cfg)
+    }
+}
+
+fn default_gateway_ofport() -> u32 {
+    0xfeff
+}
+fn default_gateway_name() -> String {
+    "antrea-gw0".into()
 }
 
 /// `[offload]`.
@@ -111,6 +165,9 @@ impl Config {
                 bail!("port[{i}] ({}): name or ofport {} used twice", p.name, p.ofport);
             }
         }
+        if let Some(p) = &c.pipeline {
+            p.to_pipeline()?;
+        }
         Ok(c)
     }
 
@@ -141,5 +198,28 @@ mod tests {
         assert!(e.contains("offload.provider") && e.contains("xdp"), "{e}");
         let e = Config::parse("[[port]]\nname = \"a\"\nofport = 0\n").unwrap_err().to_string();
         assert!(e.contains("port[0] (a)"), "{e}");
+        let e = Config::parse(
+            "[pipeline]\nsubnet = \"10.0.0.0/33\"\ngateway_ip = \"10.0.0.1\"\ngateway_mac = \"02:00:00:00:00:01\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("pipeline.subnet"), "{e}");
+        let e = Config::parse(
+            "[pipeline]\nsubnet = \"10.0.0.0/24\"\ngateway_ip = \"10.0.1.1\"\ngateway_mac = \"02:00:00:00:00:01\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("[pipeline]"), "{e}");
+    }
+
+    #[test]
+    fn pipeline_section() {
+        let c = Config::parse(
+            "[pipeline]\nsubnet = \"10.0.0.0/24\"\ngateway_ip = \"10.0.0.1\"\ngateway_mac = \"02:00:00:00:00:01\"\n",
+        )
+        .unwrap();
+        let p = c.pipeline.unwrap().to_pipeline().unwrap();
+        assert_eq!(p.gateway.ofport, 0xfeff);
+        assert!(p.pods.is_empty());
     }
 }
