@@ -34,6 +34,7 @@
 #![forbid(unsafe_code)]
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
@@ -116,6 +117,17 @@ pub struct Switch<P: OffloadProvider> {
     datapath: Datapath,
     offload: Mutex<OffloadManager<P>>,
     names: RwLock<PortNames>,
+    events: Events,
+}
+
+/// Event counters for `coverage/show` (cumulative).
+#[derive(Default)]
+struct Events {
+    upcalls: AtomicU64,
+    reval_deleted: AtomicU64,
+    reval_modified: AtomicU64,
+    ct_pushed: AtomicU64,
+    ct_pulled: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -142,6 +154,7 @@ impl<P: OffloadProvider> Switch<P> {
             datapath: Datapath::new(DatapathConfig::default()),
             offload: Mutex::new(OffloadManager::new(provider, offload)),
             names: RwLock::new(PortNames::new()),
+            events: Events::default(),
         }
     }
 
@@ -242,6 +255,7 @@ impl<P: OffloadProvider> Switch<P> {
     }
 
     fn handle_miss<T: Transmit>(&self, pkt: &mut Packet, key: &FlowKey, now: Duration, sink: &mut Sink<'_, T>) {
+        self.events.upcalls.fetch_add(1, Ordering::Relaxed);
         let up = self.ofproto().upcall(key, now);
         let flow = self.datapath.flow_put(up.key, up.mask, up.actions.clone());
         self.offload().flow_put(OffloadFlow {
@@ -322,10 +336,33 @@ impl<P: OffloadProvider> Switch<P> {
         rep.ct_offloaded = offloaded;
         rep.ct_removed = removed;
         rep.ct_touched = touched;
+        self.events.reval_deleted.fetch_add(rep.deleted as u64, Ordering::Relaxed);
+        self.events.reval_modified.fetch_add(rep.modified as u64, Ordering::Relaxed);
         let mut of = self.ofproto();
         of.expire_rules(now);
         of.expire_macs(now);
         rep
+    }
+
+    /// Cumulative event counters, for `coverage/show`: datapath lookups,
+    /// upcalls, drops by reason, revalidator and conntrack-offload work.
+    pub fn coverage(&self) -> Vec<(String, u64)> {
+        let dp = self.datapath.stats();
+        let ev = &self.events;
+        let mut v = vec![
+            ("datapath_hit".to_string(), dp.hit),
+            ("datapath_missed".to_string(), dp.missed),
+            ("datapath_lost".to_string(), dp.lost),
+            ("upcall".to_string(), ev.upcalls.load(Ordering::Relaxed)),
+            ("revalidate_flow_del".to_string(), ev.reval_deleted.load(Ordering::Relaxed)),
+            ("revalidate_flow_mod".to_string(), ev.reval_modified.load(Ordering::Relaxed)),
+            ("ct_offload_push".to_string(), ev.ct_pushed.load(Ordering::Relaxed)),
+            ("ct_offload_pull".to_string(), ev.ct_pulled.load(Ordering::Relaxed)),
+        ];
+        for r in hwol_flow::DropReason::ALL {
+            v.push((format!("drop_{}", r.as_str()), dp.drops.get(r)));
+        }
+        v
     }
 
     /// Sync conntrack with the fast path: refresh software entries the fast
@@ -364,6 +401,8 @@ impl<P: OffloadProvider> Switch<P> {
                 pulled += 1;
             }
         }
+        self.events.ct_pushed.fetch_add(pushed as u64, Ordering::Relaxed);
+        self.events.ct_pulled.fetch_add(pulled as u64, Ordering::Relaxed);
         (pushed, pulled, touched)
     }
 

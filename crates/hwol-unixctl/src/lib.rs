@@ -27,6 +27,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod coverage;
+pub mod vlog;
+
 use std::collections::BTreeMap;
 use std::io::{BufReader, Write};
 use std::os::unix::net::{UnixListener, UnixStream};

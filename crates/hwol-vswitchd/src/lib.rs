@@ -37,12 +37,77 @@ use clap::Parser;
 use hwol_offload::memory::MemoryProvider;
 use hwol_offload::OffloadProvider;
 use hwol_switch::Switch;
+use hwol_unixctl::coverage::Coverage;
+use hwol_unixctl::vlog::{Level, Vlog};
 use hwol_unixctl::{Commands, Server};
 use tracing::{info, warn};
 
 use config::Config;
 pub use node::{DaemonSwitch, Node, NodeError, Pod, PortInfo};
 use ports::{handler, open_port, upcall_pair, Activity, Ctl, Rx};
+
+/// The crates whose logs `vlog/list` and `vlog/set` control.
+const LOG_MODULES: [&str; 12] = [
+    "hwol_conntrack",
+    "hwol_datapath",
+    "hwol_ebpf",
+    "hwol_netdev",
+    "hwol_offload",
+    "hwol_ofproto",
+    "hwol_ofwire",
+    "hwol_ovsdb",
+    "hwol_switch",
+    "hwol_tcflower",
+    "hwol_unixctl",
+    "hwol_vswitchd",
+];
+
+type LogHandle = tracing_subscriber::reload::Handle<tracing_subscriber::EnvFilter, tracing_subscriber::Registry>;
+static LOG: std::sync::OnceLock<(LogHandle, Level)> = std::sync::OnceLock::new();
+
+/// Log to stderr through `tracing`, filtered by `filter` (a level such as
+/// `info`, or a `tracing` filter such as `hwol_switch=debug`). `vlog/set`
+/// replaces the filter at run time.
+pub fn init_logging(filter: &str) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let env = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into());
+    let (layer, handle) = tracing_subscriber::reload::Layer::new(env);
+    let _ =
+        tracing_subscriber::registry().with(layer).with(tracing_subscriber::fmt::layer().with_target(false)).try_init();
+    let level = match filter {
+        "off" => Level::Off,
+        "error" => Level::Err,
+        "warn" => Level::Warn,
+        "debug" | "trace" => Level::Dbg,
+        _ => Level::Info,
+    };
+    let _ = LOG.set((handle, level));
+}
+
+/// `vlog/list`, `vlog/set` and `coverage/show`.
+fn register_log_commands(cmds: &mut Commands, sw: &Arc<DaemonSwitch>) -> Arc<std::sync::Mutex<Coverage>> {
+    let level = LOG.get().map(|(_, l)| *l).unwrap_or(Level::Info);
+    let vlog = Arc::new(std::sync::Mutex::new(Vlog::new(LOG_MODULES, level)));
+    let v = vlog.clone();
+    cmds.register("vlog/list", "", 0, 0, move |_| Ok(v.lock().map_err(|_| "poisoned")?.list()));
+    cmds.register("vlog/set", "{spec | PATTERN:destination:pattern}", 0, 16, move |a| {
+        let mut v = vlog.lock().map_err(|_| "poisoned")?;
+        v.set(a)?;
+        if let Some((h, _)) = LOG.get() {
+            h.reload(tracing_subscriber::EnvFilter::new(v.filter())).map_err(|e| e.to_string())?;
+        }
+        Ok(String::new())
+    });
+    let coverage = Arc::new(std::sync::Mutex::new(Coverage::new()));
+    let (c, sw) = (coverage.clone(), sw.clone());
+    cmds.register("coverage/show", "", 0, 0, move |_| {
+        let mut c = c.lock().map_err(|_| "poisoned")?;
+        c.sample(now(), sw.coverage());
+        Ok(c.show(now()))
+    });
+    coverage
+}
 
 /// Command-line arguments.
 #[derive(Parser, Debug)]
@@ -155,6 +220,7 @@ pub fn run(args: Args) -> Result<()> {
         });
     }
     commands::register(&mut cmds, &node);
+    let coverage = register_log_commands(&mut cmds, &sw);
     let _server = Server::start_named(
         &rundir,
         "hwol-vswitchd",
@@ -166,6 +232,7 @@ pub fn run(args: Args) -> Result<()> {
     let reval = {
         let (sw, stop) = (sw.clone(), stop.clone());
         let recirc_file = recirc_file.clone();
+        let coverage = coverage.clone();
         std::thread::Builder::new().name("revalidator".into()).spawn(move || {
             let mut saved = String::new();
             while !stop.load(Ordering::Relaxed) {
@@ -176,6 +243,7 @@ pub fn run(args: Args) -> Result<()> {
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 sw.revalidate(now());
+                coverage.lock().unwrap_or_else(|e| e.into_inner()).sample(now(), sw.coverage());
                 // Keep the recirc ids on disk for a restart after a crash.
                 let text = sw.ofproto().recirc_save();
                 if text != saved {

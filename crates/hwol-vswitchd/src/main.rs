@@ -6,10 +6,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = hwol_vswitchd::Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&args.log).unwrap_or_else(|_| "info".into()))
-        .with_target(false)
-        .init();
+    hwol_vswitchd::init_logging(&args.log);
     match hwol_vswitchd::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
