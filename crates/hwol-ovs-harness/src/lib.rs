@@ -74,7 +74,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod db;
 pub mod frame;
+
+pub use db::OvsDb;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
