@@ -814,3 +814,30 @@ fn adopted_connection_is_established_mid_stream_and_still_tracks_teardown() {
     let line = dump_lines(&ct, Some(7), secs(3), false).join("\n");
     assert!(!line.contains("state=ESTABLISHED"), "{line}");
 }
+
+#[test]
+fn change_log_reports_phase_changes_and_removals_only() {
+    let ct = Conntrack::new(CtConfig::default());
+    let (a, b) = ([10, 1, 1, 1], [10, 1, 1, 2]);
+    let (q, r) = (udp4(a, b, 1, 2), udp4(b, a, 2, 1));
+    let tuple = CtTuple::ports(ip(a), ip(b), proto::UDP, 1, 2);
+    assert_eq!(state(&ct, &q, &commit(7), secs(0)), NEW);
+    // The first call turns the log on and reports every live connection.
+    assert_eq!(ct.take_changes(), [(7, tuple)]);
+    assert_eq!(ct.take_changes(), []);
+    // FIRST -> MULTIPLE: reported; MULTIPLE again: nothing.
+    assert_eq!(state(&ct, &q, &lookup(7), secs(1)), NEW);
+    assert_eq!(ct.take_changes(), [(7, tuple)]);
+    assert_eq!(state(&ct, &q, &lookup(7), secs(1)), NEW);
+    assert_eq!(ct.take_changes(), []);
+    // A reply (BIDIR), then more traffic both ways: reported once.
+    assert_eq!(state(&ct, &r, &lookup(7), secs(2)), EST_RPL);
+    assert_eq!(state(&ct, &q, &lookup(7), secs(2)), EST);
+    assert_eq!(ct.take_changes(), [(7, tuple)]);
+    assert_eq!(state(&ct, &q, &lookup(7), secs(3)), EST);
+    assert_eq!(ct.take_changes(), []);
+    // Expiry removes it: reported.
+    assert_eq!(ct.expire(secs(1000)), 1);
+    assert_eq!(ct.take_changes(), [(7, tuple)]);
+    assert!(ct.get(7, &tuple, secs(1000)).is_none());
+}

@@ -35,6 +35,25 @@ enum ProtoState {
     Other(OtherState),
 }
 
+/// The part of a connection's state whose changes [`Conntrack::take_changes`]
+/// reports: the protocol phase, not windows or timestamps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Tcp(crate::tcp::TcpState, crate::tcp::TcpState),
+    Icmp(IcmpState),
+    Other(OtherState),
+}
+
+impl ProtoState {
+    fn phase(&self) -> Phase {
+        match self {
+            ProtoState::Tcp(t) => Phase::Tcp(t.peers[0].state, t.peers[1].state),
+            ProtoState::Icmp(s) => Phase::Icmp(*s),
+            ProtoState::Other(s) => Phase::Other(*s),
+        }
+    }
+}
+
 /// One tracked connection.
 #[derive(Clone, Debug)]
 struct Conn {
@@ -142,6 +161,9 @@ pub struct Conntrack {
     zone_counts: Box<[AtomicU32]>,
     limits: RwLock<Limits>,
     tcp_seq_check: AtomicBool,
+    /// Connections whose phase changed or that were removed, since the last
+    /// [`Conntrack::take_changes`]; `None` while nobody asked for changes.
+    changes: Mutex<Option<Vec<(u16, CtTuple)>>>,
 }
 
 impl std::fmt::Debug for Conntrack {
@@ -179,6 +201,7 @@ impl Conntrack {
                 zone_limits: cfg.zone_limits,
             }),
             tcp_seq_check: AtomicBool::new(true),
+            changes: Mutex::new(None),
         }
     }
 
@@ -239,7 +262,7 @@ impl Conntrack {
                 } else if p.related {
                     state = ct_state::REL | if reply { ct_state::RPL } else { 0 };
                 } else {
-                    match self.update(c, &p, reply, seq_check, now) {
+                    match self.update(zone, c, &p, reply, seq_check, now) {
                         Update::Valid => state = ct_state::EST | if reply { ct_state::RPL } else { 0 },
                         Update::ValidNew => state = ct_state::NEW,
                         Update::Invalid => state = ct_state::INV,
@@ -313,7 +336,8 @@ impl Conntrack {
     }
 
     /// Run the protocol tracker and refresh the expiry if it says so.
-    fn update(&self, c: &mut Conn, p: &Parsed, reply: bool, seq_check: bool, now: Duration) -> Update {
+    fn update(&self, zone: u16, c: &mut Conn, p: &Parsed, reply: bool, seq_check: bool, now: Duration) -> Update {
+        let before = c.state.phase();
         let (u, kind) = match (&mut c.state, p.tcp) {
             (ProtoState::Tcp(t), Some(seg)) => t.update(&seg, reply, seq_check),
             (ProtoState::Tcp(_), None) => (Update::Invalid, None),
@@ -324,7 +348,42 @@ impl Conntrack {
             c.timeout = k;
             c.expiration = now + self.timeouts.get(k);
         }
+        if c.state.phase() != before {
+            self.changed(zone, &c.orig);
+        }
         u
+    }
+
+    /// Note that a connection's phase changed, or that it went away.
+    fn changed(&self, zone: u16, orig: &CtTuple) {
+        if let Some(v) = lock(&self.changes).as_mut() {
+            v.push((zone, *orig));
+        }
+    }
+
+    /// The connections (zone, original tuple) whose protocol phase changed
+    /// (e.g. TCP reached ESTABLISHED both ways, or began closing) or that
+    /// were removed since the previous call, each once, in no particular
+    /// order. The first call turns the log on and returns every live
+    /// connection, so a caller that keeps a derived view (the offload
+    /// manager's set of offloaded connections) can start from a full
+    /// picture and then follow changes without rescanning the table.
+    pub fn take_changes(&self) -> Vec<(u16, CtTuple)> {
+        let mut log = lock(&self.changes);
+        let mut out = match log.replace(Vec::new()) {
+            Some(v) => v,
+            None => {
+                drop(log);
+                let mut all = Vec::new();
+                for s in self.shards.iter() {
+                    all.extend(lock(s).iter().map(|(k, c)| (k.zone(), c.orig)));
+                }
+                all
+            }
+        };
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// Count a new connection against the zone and global limits (zone
@@ -355,8 +414,9 @@ impl Conntrack {
     }
 
     fn remove_locked(&self, shard: &mut Shard, ck: &ConnKey) {
-        if shard.remove(ck).is_some() {
+        if let Some(c) = shard.remove(ck) {
             self.release(ck.zone());
+            self.changed(ck.zone(), &c.orig);
         }
     }
 
@@ -375,6 +435,7 @@ impl Conntrack {
             shard.retain(|k, c| {
                 if pred(k, c) {
                     self.release(k.zone());
+                    self.changed(k.zone(), &c.orig);
                     removed += 1;
                     false
                 } else {
@@ -415,6 +476,13 @@ impl Conntrack {
     /// Delete all connections, or those of one zone; returns how many.
     pub fn flush(&self, zone: Option<u16>) -> usize {
         self.remove_where(|k, _| zone.is_none_or(|z| z == k.zone()))
+    }
+
+    /// The live connection `tuple` (either direction) in `zone`, if any.
+    pub fn get(&self, zone: u16, tuple: &CtTuple, now: Duration) -> Option<CtEntry> {
+        let ck = ConnKey::new(&self.key_seed, zone, tuple);
+        let shard = lock(self.shard(&ck));
+        shard.get(&ck).filter(|c| !c.expired(now)).map(|c| entry(zone, c, now))
     }
 
     /// Snapshot the live connections, all or one zone's, sorted by zone and
@@ -499,6 +567,7 @@ impl Conntrack {
             ck,
             Conn { orig: *orig, mark, label, expiration: now + self.timeouts.get(timeout), timeout, state },
         );
+        self.changed(zone, orig);
         true
     }
 

@@ -332,6 +332,7 @@ impl<P: OffloadProvider> Switch<P> {
             }
         }
         // 3. Conntrack and the fast path.
+        self.datapath.conntrack().expire(now);
         let (offloaded, removed, touched) = self.sync_conntrack(now);
         rep.ct_offloaded = offloaded;
         rep.ct_removed = removed;
@@ -384,20 +385,20 @@ impl<P: OffloadProvider> Switch<P> {
                 }
             }
         }
-        ct.expire(now);
-        let entries = ct.dump(None, now);
-        let mut established = HashSet::new();
-        for e in entries.iter().filter(|e| is_established(e)) {
-            established.insert((e.zone, e.orig));
-            if !off.ct_is_offloaded(e.zone, &e.orig)
-                && off.ct_offload(CtOffload { zone: e.zone, orig: e.orig, mark: e.mark, label: e.label }).is_ok()
-            {
-                pushed += 1;
-            }
-        }
-        for (zone, t) in off.ct_offloaded() {
-            if !established.contains(&(zone, t)) {
-                off.ct_remove(zone, &t);
+        // Only connections whose phase changed since the last round (or that
+        // went away) can need a push or a pull: no table scan here, so this
+        // stays cheap with many idle connections (expiry is the
+        // revalidator's job).
+        for (zone, orig) in ct.take_changes() {
+            let entry = ct.get(zone, &orig, now);
+            let established = entry.as_ref().is_some_and(is_established);
+            let offloaded = off.ct_is_offloaded(zone, &orig);
+            if let (Some(e), true, false) = (entry, established, offloaded) {
+                if off.ct_offload(CtOffload { zone, orig, mark: e.mark, label: e.label }).is_ok() {
+                    pushed += 1;
+                }
+            } else if !established && offloaded {
+                off.ct_remove(zone, &orig);
                 pulled += 1;
             }
         }
