@@ -14,6 +14,9 @@ APT_PACKAGES=(
     clang llvm libbpf-dev bpftool linux-libc-dev
     # the emulated NIC, the demo and the system tests
     iproute2 ethtool iperf3 tcpdump
+    # the VM testbed (tests/vm/run.sh): qemu, the guest's busybox initramfs, and
+    # the out-of-tree netdevsim build (kernel debs come from apt-get download)
+    qemu-system-x86 busybox-static cpio zstd xz-utils kmod make gcc bc python3
 )
 
 say() { printf '[setup] %s\n' "$*"; }

@@ -25,6 +25,16 @@ step "cargo test (unit, property, integration; benches run once as tests)"
 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
 
+# The VM testbed: Debian's kernel under qemu with netdevsim; `hwol nic setup`,
+# representor discovery, idempotence, and the flower provider when the daemon
+# has it. HWOL_VM=0 skips it.
+if [ "${HWOL_VM:-1}" != 0 ] && command -v qemu-system-x86_64 >/dev/null; then
+    step "VM testbed (tests/vm/run.sh)"
+    tests/vm/run.sh
+else
+    step "VM testbed skipped (HWOL_VM=0, or no qemu-system-x86_64)"
+fi
+
 if [ "$FUZZ_SECONDS" -gt 0 ] && command -v cargo-fuzz >/dev/null && rustup toolchain list | grep -q nightly; then
     for target in $(cd fuzz && cargo +nightly fuzz list); do
         step "fuzz $target for ${FUZZ_SECONDS}s"

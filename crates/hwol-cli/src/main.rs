@@ -6,6 +6,8 @@
 //!   print each back in canonical form (see [`odp`]).
 //! - `hwol ofproto trace`: load an ovs-ofctl flows file into a bridge and
 //!   explain one packet's path through it (see [`ofproto`]).
+//! - `hwol nic setup` / `hwol nic status`: provision a real SR-IOV NIC and
+//!   show its VFs and representors (see [`nic`]).
 //! - `hwol nic emulate`: create, attach and destroy an emulated SR-IOV NIC
 //!   made of veth pairs (see [`nic`]).
 //! - `hwol pipeline`: print the pod network pipeline for a set of pods as

@@ -2,6 +2,10 @@
 //! SR-IOV NIC (veth pairs standing in for VFs and their representors), see
 //! `hwol_netdev::emunic`.
 //!
+//! `hwol nic setup` / `hwol nic status`: provision a real SR-IOV NIC
+//! (sriov_numvfs, switchdev, hw-tc-offload, representors) and show its
+//! state, see `hwol_nic`.
+//!
 //! Progress lines go to stderr, tables and results to stdout.
 
 use anyhow::{Context, Result};
@@ -15,6 +19,41 @@ pub enum NicCommand {
     /// An emulated SR-IOV NIC made of veth pairs (for machines without SR-IOV).
     #[command(subcommand)]
     Emulate(EmulateCommand),
+    /// Create VFs on a PF and put its eswitch in switchdev mode (idempotent).
+    Setup(SetupArgs),
+    /// Show PFs, their VFs and representors.
+    Status(StatusArgs),
+}
+
+/// Arguments of `hwol nic setup`.
+#[derive(Args, Debug)]
+pub struct SetupArgs {
+    /// The PF netdev, e.g. enp3s0f0np0.
+    #[arg(long)]
+    pub pf: String,
+    /// Number of VFs.
+    #[arg(long)]
+    pub vfs: u32,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Sysfs root (a recorded tree; only with --dry-run).
+    #[arg(long, default_value = "/")]
+    pub sysfs_root: std::path::PathBuf,
+    /// Seconds to wait for the representors.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+}
+
+/// Arguments of `hwol nic status`.
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// Only this PF (default: every SR-IOV PF found).
+    #[arg(long)]
+    pub pf: Option<String>,
+    /// Sysfs root (a recorded tree).
+    #[arg(long, default_value = "/")]
+    pub sysfs_root: std::path::PathBuf,
 }
 
 /// `hwol nic emulate ...`.
@@ -103,7 +142,11 @@ fn progress(line: &str) {
 
 /// Run a `hwol nic` command, printing results to stdout.
 pub fn run(cmd: &NicCommand) -> Result<bool> {
-    let NicCommand::Emulate(cmd) = cmd;
+    let cmd = match cmd {
+        NicCommand::Emulate(cmd) => cmd,
+        NicCommand::Setup(a) => return setup(a),
+        NicCommand::Status(a) => return status(a),
+    };
     match cmd {
         EmulateCommand::Create(a) => {
             let opts = NicOptions { mtu: a.mtu, destroy_on_drop: false };
@@ -151,6 +194,52 @@ pub fn run(cmd: &NicCommand) -> Result<bool> {
     Ok(true)
 }
 
+/// `hwol nic setup`: plan, then run the plan unless --dry-run.
+fn setup(a: &SetupArgs) -> Result<bool> {
+    use hwol_nic::exec::{self, NicOps, SystemNic};
+    let sys = hwol_nic::Sysfs::new(&a.sysfs_root);
+    if !sys.is_live() && !a.dry_run {
+        anyhow::bail!("--sysfs-root {} is a recorded tree: add --dry-run", a.sysfs_root.display());
+    }
+    let mut nic = SystemNic::new(sys);
+    let state = nic.read_state(&a.pf)?;
+    let plan = hwol_nic::plan::plan(&state, a.vfs)?;
+    if a.dry_run || plan.nothing_to_do() {
+        print!("{plan}");
+        if plan.nothing_to_do() {
+            print!("{}", exec::vf_table(&state));
+        }
+        return Ok(true);
+    }
+    let opts = exec::ExecOptions { rep_timeout: std::time::Duration::from_secs(a.timeout), ..Default::default() };
+    exec::execute(&mut nic, &plan, &opts, &mut progress)?;
+    let state = nic.read_state(&a.pf)?;
+    progress(&format!("{} is set up with {} VFs", a.pf, a.vfs));
+    print!("{}", exec::vf_table(&state));
+    Ok(true)
+}
+
+/// `hwol nic status`.
+fn status(a: &StatusArgs) -> Result<bool> {
+    use hwol_nic::exec::{self, NicOps, SystemNic};
+    let sys = hwol_nic::Sysfs::new(&a.sysfs_root);
+    let pfs = match &a.pf {
+        Some(pf) => vec![pf.clone()],
+        None => hwol_nic::discover::sriov_pfs(&sys),
+    };
+    if pfs.is_empty() {
+        println!(
+            "no SR-IOV PF found under {} (no netdev whose device has sriov_numvfs)",
+            sys.path("sys/class/net").display()
+        );
+    }
+    let mut nic = SystemNic::new(sys);
+    for pf in pfs {
+        print!("{}", exec::status_text(&nic.read_state(&pf)?));
+    }
+    Ok(true)
+}
+
 /// The VF table: index, VF netdev, representor, its ifindex, VF MAC, pod.
 pub fn vf_table(vfs: &[Vf]) -> String {
     let mut rows = vec![["VF", "VF NETDEV", "REPRESENTOR", "REP IFINDEX", "VF MAC", "POD"].map(String::from)];
@@ -168,19 +257,7 @@ pub fn vf_table(vfs: &[Vf]) -> String {
             pod,
         ]);
     }
-    let mut width = [0usize; 6];
-    for r in &rows {
-        for (w, c) in width.iter_mut().zip(r) {
-            *w = (*w).max(c.len());
-        }
-    }
-    let mut out = String::new();
-    for r in &rows {
-        let line: Vec<String> = r.iter().zip(width).map(|(c, w)| format!("{c:<w$}")).collect();
-        out += line.join("  ").trim_end();
-        out.push('\n');
-    }
-    out
+    hwol_nic::exec::columns(&rows)
 }
 
 #[cfg(test)]

@@ -340,3 +340,19 @@ pub fn uplink_representor_with(sys: &Sysfs, pf: &str, ports: Option<&[DevlinkPor
         ))
     })
 }
+
+/// The SR-IOV PF netdevs: those whose device has `sriov_numvfs` and which
+/// are not representors themselves, by name.
+pub fn sriov_pfs(sys: &Sysfs) -> Vec<String> {
+    sys.list(&sys.path("sys/class/net"))
+        .into_iter()
+        .filter(|n| {
+            let dir = sys.class_net(n);
+            dir.join("device/sriov_numvfs").exists()
+                && !matches!(
+                    sys.read(&dir.join("phys_port_name")).as_deref().and_then(names::parse),
+                    Some(PortName::VfRep { .. } | PortName::PfRep { .. })
+                )
+        })
+        .collect()
+}

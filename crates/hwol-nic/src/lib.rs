@@ -17,9 +17,12 @@ mod sysfs;
 
 pub mod devlink;
 pub mod discover;
+pub mod ethtool;
+pub mod exec;
 pub mod genl;
 pub mod names;
 pub mod nl;
+pub mod plan;
 
 pub use discover::{uplink_representor, vf_info, vf_netdev, vf_representor, VfInfo};
 pub use error::NicError;

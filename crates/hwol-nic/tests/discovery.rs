@@ -108,3 +108,20 @@ fn vf_list_in_index_order() {
     let pfd = discover::pf_device(&sys, "enp3s0f1np1").unwrap();
     assert_eq!((pfd.bus.as_str(), pfd.dev.as_str(), pfd.pci_function), ("pci", "0000:03:00.1", Some(1)));
 }
+
+#[test]
+fn netdevsim_recorded_in_the_vm() {
+    let sys = fixture("nsim-switchdev");
+    for vf in 0..4 {
+        assert_eq!(vf_representor(&sys, "eth0", vf).unwrap(), format!("eth{}", vf + 1));
+    }
+    // netdevsim's uplink is "p1" (devlink port number 1), the PF itself.
+    assert_eq!(uplink_representor(&sys, "eth0").unwrap(), "eth0");
+    let pfd = discover::pf_device(&sys, "eth0").unwrap();
+    assert_eq!((pfd.bus.as_str(), pfd.dev.as_str(), pfd.pci_function), ("netdevsim", "netdevsim10", None));
+    assert_eq!(discover::sriov_pfs(&sys), ["eth0"]);
+    // Before setup: legacy mode, no switch id, no representors.
+    let fresh = fixture("nsim-fresh");
+    let e = vf_representor(&fresh, "eth0", 0).unwrap_err().to_string();
+    assert!(e.contains("no representor for VF 0 of eth0") || e.contains("no phys_switch_id"), "{e}");
+}
