@@ -17,6 +17,8 @@ APT_PACKAGES=(
     # the VM testbed (tests/vm/run.sh): qemu, the guest's busybox initramfs, and
     # the out-of-tree netdevsim build (kernel debs come from apt-get download)
     qemu-system-x86 busybox-static cpio zstd xz-utils kmod make gcc bc python3
+    # tc flower provider: conntrack -L checks ctnetlink inserts; strace regenerates golden vectors
+    conntrack strace
 )
 
 say() { printf '[setup] %s\n' "$*"; }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate the golden netlink vectors in tests/golden.rs: run the real
+# Regenerate the golden netlink vectors in tests/vectors/mod.rs: run the real
 # iproute2 `tc` for each rule and capture the RTM_*TFILTER message it sends
 # (strace, sendmsg payload). The kernel need not have cls_flower: tc encodes
 # the whole request before the kernel refuses it.
@@ -20,27 +20,44 @@ ip -n "$NS" link set hwfb up
 ip netns exec "$NS" tc qdisc add dev hwfa clsact
 [ "$(ip netns exec "$NS" cat /sys/class/net/hwfa/ifindex)" = 2 ] && [ "$(ip netns exec "$NS" cat /sys/class/net/hwfb/ifindex)" = 3 ] || { echo "hwfa is not ifindex 2" >&2; exit 1; }
 
-# capture NAME ARGS...: the first netlink message tc sends for `tc ARGS`.
-capture() {
-    local name="$1"; shift
-    local out
-    out="$(ip netns exec "$NS" strace -e trace=sendmsg -e raw=sendmsg -e write=all -xx -s 65535 tc "$@" 2>&1 >/dev/null || true)"
-    echo "/// \`tc $*\`"
-    echo "pub const ${name}: &[u8] = &["
-    # The hex dump lines look like ` | 00000  94 00 00 00 ...  ascii |`; keep
-    # the buffer whose nlmsg_type is RTM_NEWTFILTER/DELTFILTER/GETTFILTER
-    # (0x2c/0x2d/0x2e), skipping tc's own link lookups.
-    printf '%s\n' "$out" | awk '
-        /\* [0-9]+ bytes in buffer/ { if (keep) exit; n = 0; buf = "" }
-        /^ \| [0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]  / {
-            line = substr($0, 11, 49); gsub(/  +/, " ", line); sub(/^ /, "", line); sub(/ $/, "", line)
-            k = split(line, b, " "); s = "   "
-            for (i = 1; i <= k; i++) { s = s " 0x" b[i] ","; n++; if (n == 5 && (b[i] == "2c" || b[i] == "2d" || b[i] == "2e")) keep = 1 }
-            buf = buf s "\n"
-        }
-        END { if (keep) printf "%s", buf }'
+# to_rust NAME TITLE: turn strace hex-dump lines (` | 00000  94 00 ...  ascii |`)
+# on stdin into a Rust byte-array constant.
+to_rust() {
+    echo "/// \`$2\`"
+    echo "pub const $1: &[u8] = &["
+    awk '{
+        line = substr($0, 11, 49); gsub(/  +/, " ", line); sub(/^ /, "", line); sub(/ $/, "", line)
+        k = split(line, b, " "); s = "   "
+        for (i = 1; i <= k; i++) s = s " 0x" b[i] ","
+        print s
+    }'
     echo "];"
     echo
+}
+
+# capture NAME ARGS...: the RTM_* message tc sends for `tc ARGS`: the
+# sendmsg buffer whose nlmsg_type is RTM_NEWTFILTER/DELTFILTER/GETTFILTER
+# (0x2c/0x2d/0x2e) or RTM_NEWQDISC (0x24), skipping tc's own link lookups.
+capture() {
+    local name="$1"; shift
+    # tc fails on a kernel without cls_flower; its request is what counts.
+    { ip netns exec "$NS" strace -e trace=sendmsg -e raw=sendmsg -e write=all -xx -s 65535 tc "$@" 2>&1 >/dev/null || true; } |
+        awk '
+        /\* [0-9]+ bytes in buffer/ { if (keep) exit; buf = "" }
+        /^ \| [0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]  / {
+            if ($2 == "00000" && ($7 == "2c" || $7 == "2d" || $7 == "2e" || $7 == "24")) keep = 1
+            buf = buf $0 "\n"
+        }
+        END { if (keep) printf "%s", buf }' | to_rust "$name" "tc $*"
+}
+
+# capture_ct NAME ARGS...: the ctnetlink message `conntrack ARGS` sends
+# (conntrack-tools uses sendto and sends exactly one message).
+capture_ct() {
+    local name="$1"; shift
+    { ip netns exec "$NS" strace -e trace=sendto -e raw=sendto -e write=all -xx -s 65535 conntrack "$@" 2>&1 >/dev/null || true; } |
+        awk '/^sendto/ { n++ } n == 1 && /^ \| [0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]  / { print }' |
+        to_rust "$name" "conntrack $*"
 }
 
 F="filter add dev hwfa ingress"
@@ -54,3 +71,7 @@ capture VLAN_PUSH $F protocol all prio 6 chain 0 flower action vlan push id 100 
 capture VLAN_POP $F protocol 802.1Q prio 7 chain 0 flower vlan_id 100 vlan_ethtype ip action vlan pop pipe action mirred egress redirect dev hwfb
 capture DEL_FILTER filter del dev hwfa ingress protocol ip prio 2 handle 0x1 chain 0 flower
 capture GET_FILTER filter get dev hwfa ingress protocol ip prio 2 handle 0x1 chain 0 flower
+capture DUMP_FILTERS -s filter show dev hwfa ingress
+capture QDISC_CLSACT qdisc add dev hwfa clsact
+
+capture_ct CT_INSERT_TCP -I -p tcp -s 198.51.100.1 -d 198.51.100.2 --sport 40000 --dport 5201 --state ESTABLISHED -t 432000 -w 7 -m 6 -u SEEN_REPLY,ASSURED

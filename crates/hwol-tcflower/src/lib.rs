@@ -9,12 +9,25 @@
 //! - [`nla`] and [`tc`]: the RTM_*TFILTER codec (flower options, actions),
 //!   checked byte for byte against iproute2 in `tests/golden.rs`;
 //! - [`rule`]: a flower rule and the messages that add, delete and get it;
-//! - [`translate`]: megaflow → rule, or the reason it stays in software.
+//! - [`translate`]: megaflow → rule, or the reason it stays in software;
+//! - [`conntrack`]: ctnetlink messages mirroring hwol's connections into the
+//!   kernel's conntrack, which act_ct reads;
+//! - [`provider`]: [`FlowerProvider`], the `OffloadProvider`, over a
+//!   [`Transport`]: [`sys::NlSocket`] for real, [`fake::FakeKernel`] in tests.
 //!
 //! This crate does not create representors, qdiscs' devices or namespaces.
 
+pub mod conntrack;
+pub mod fake;
 pub mod nla;
+pub mod provider;
 pub mod rule;
+pub mod sys;
 pub mod tc;
 pub mod translate;
+pub mod transport;
 pub mod uapi;
+
+pub use provider::{CtTimeouts, FlowerProvider, HwState};
+pub use translate::TcPolicy;
+pub use transport::{NlError, Transport};

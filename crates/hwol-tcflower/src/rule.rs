@@ -335,3 +335,29 @@ pub fn cookie_ufid(m: &FilterMsg) -> Option<u128> {
     let c = m.actions().first()?.cookie()?;
     Some(u128::from_be_bytes(c.try_into().ok()?))
 }
+
+/// `RTM_GETTFILTER` dump of every filter on `ifindex`'s clsact ingress, all
+/// chains (`tc -s filter show dev D ingress`): each comes back with its
+/// flags and its actions' counters and cookies.
+pub fn dump_msg(ifindex: i32) -> FilterMsg {
+    FilterMsg {
+        header: NlHeader { ty: RTM_GETTFILTER, flags: NLM_F_REQUEST | NLM_F_DUMP, seq: 0, pid: 0 },
+        tcm: TcMsg { family: 0, ifindex, handle: 0, parent: PARENT_INGRESS, info: 0 },
+        attrs: vec![],
+    }
+}
+
+/// `RTM_NEWQDISC` adding the clsact qdisc to `ifindex` (`tc qdisc add dev D
+/// clsact`); `EEXIST` means it is already there.
+pub fn clsact_msg(ifindex: i32) -> FilterMsg {
+    FilterMsg {
+        header: NlHeader {
+            ty: RTM_NEWQDISC,
+            flags: NLM_F_REQUEST | NLM_F_ACK | NLM_F_EXCL | NLM_F_CREATE,
+            seq: 0,
+            pid: 0,
+        },
+        tcm: TcMsg { family: 0, ifindex, handle: TC_H_CLSACT & 0xffff_0000, parent: TC_H_CLSACT, info: 0 },
+        attrs: vec![TcaAttr::Kind("clsact".into())],
+    }
+}

@@ -403,3 +403,99 @@ pub const TCA_VLAN_ACT_POP: i32 = 1;
 pub const TCA_VLAN_ACT_PUSH: i32 = 2;
 /// `TCA_VLAN_ACT_MODIFY` (linux/tc_act/tc_vlan.h).
 pub const TCA_VLAN_ACT_MODIFY: i32 = 3;
+/// `NETLINK_NETFILTER` (linux/netlink.h).
+pub const NETLINK_NETFILTER: i32 = 12;
+/// `NETLINK_ROUTE` (linux/netlink.h).
+pub const NETLINK_ROUTE: i32 = 0;
+/// `NETLINK_EXT_ACK` (linux/netlink.h).
+pub const NETLINK_EXT_ACK: i32 = 11;
+/// `NLM_F_CAPPED` (linux/netlink.h).
+pub const NLM_F_CAPPED: u16 = 256;
+/// `NLM_F_ACK_TLVS` (linux/netlink.h).
+pub const NLM_F_ACK_TLVS: u16 = 512;
+/// `NLMSGERR_ATTR_MSG` (linux/netlink.h).
+pub const NLMSGERR_ATTR_MSG: u16 = 1;
+/// `RTM_NEWQDISC` (linux/rtnetlink.h).
+pub const RTM_NEWQDISC: u16 = 36;
+/// `NFNETLINK_V0` (linux/netfilter/nfnetlink.h).
+pub const NFNETLINK_V0: u8 = 0;
+/// `NFNL_SUBSYS_CTNETLINK` (linux/netfilter/nfnetlink.h).
+pub const NFNL_SUBSYS_CTNETLINK: u16 = 1;
+/// `IPCTNL_MSG_CT_NEW` (linux/netfilter/nfnetlink_conntrack.h).
+pub const IPCTNL_MSG_CT_NEW: u16 = 0;
+/// `IPCTNL_MSG_CT_GET` (linux/netfilter/nfnetlink_conntrack.h).
+pub const IPCTNL_MSG_CT_GET: u16 = 1;
+/// `IPCTNL_MSG_CT_DELETE` (linux/netfilter/nfnetlink_conntrack.h).
+pub const IPCTNL_MSG_CT_DELETE: u16 = 2;
+/// `CTA_TUPLE_ORIG` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_TUPLE_ORIG: u16 = 1;
+/// `CTA_TUPLE_REPLY` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_TUPLE_REPLY: u16 = 2;
+/// `CTA_STATUS` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_STATUS: u16 = 3;
+/// `CTA_PROTOINFO` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_PROTOINFO: u16 = 4;
+/// `CTA_TIMEOUT` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_TIMEOUT: u16 = 7;
+/// `CTA_MARK` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_MARK: u16 = 8;
+/// `CTA_ID` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_ID: u16 = 12;
+/// `CTA_ZONE` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_ZONE: u16 = 18;
+/// `CTA_LABELS` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_LABELS: u16 = 22;
+/// `CTA_LABELS_MASK` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_LABELS_MASK: u16 = 23;
+/// `CTA_USE` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_USE: u16 = 11;
+/// `CTA_TUPLE_IP` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_TUPLE_IP: u16 = 1;
+/// `CTA_TUPLE_PROTO` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_TUPLE_PROTO: u16 = 2;
+/// `CTA_TUPLE_ZONE` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_TUPLE_ZONE: u16 = 3;
+/// `CTA_IP_V4_SRC` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_IP_V4_SRC: u16 = 1;
+/// `CTA_IP_V4_DST` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_IP_V4_DST: u16 = 2;
+/// `CTA_IP_V6_SRC` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_IP_V6_SRC: u16 = 3;
+/// `CTA_IP_V6_DST` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_IP_V6_DST: u16 = 4;
+/// `CTA_PROTO_NUM` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_PROTO_NUM: u16 = 1;
+/// `CTA_PROTO_SRC_PORT` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_PROTO_SRC_PORT: u16 = 2;
+/// `CTA_PROTO_DST_PORT` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_PROTO_DST_PORT: u16 = 3;
+/// `CTA_PROTOINFO_TCP` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_PROTOINFO_TCP: u16 = 1;
+/// `CTA_PROTOINFO_TCP_STATE` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_PROTOINFO_TCP_STATE: u16 = 1;
+/// `CTA_PROTOINFO_TCP_WSCALE_ORIGINAL` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_PROTOINFO_TCP_WSCALE_ORIGINAL: u16 = 2;
+/// `CTA_PROTOINFO_TCP_WSCALE_REPLY` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_PROTOINFO_TCP_WSCALE_REPLY: u16 = 3;
+/// `CTA_PROTOINFO_TCP_FLAGS_ORIGINAL` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_PROTOINFO_TCP_FLAGS_ORIGINAL: u16 = 4;
+/// `CTA_PROTOINFO_TCP_FLAGS_REPLY` (linux/netfilter/nfnetlink_conntrack.h).
+pub const CTA_PROTOINFO_TCP_FLAGS_REPLY: u16 = 5;
+/// `IPS_SEEN_REPLY` (linux/netfilter/nf_conntrack_common.h).
+pub const IPS_SEEN_REPLY: u32 = 2;
+/// `IPS_ASSURED` (linux/netfilter/nf_conntrack_common.h).
+pub const IPS_ASSURED: u32 = 4;
+/// `IPS_CONFIRMED` (linux/netfilter/nf_conntrack_common.h).
+pub const IPS_CONFIRMED: u32 = 8;
+/// `TCP_CONNTRACK_ESTABLISHED` (linux/netfilter/nf_conntrack_tcp.h).
+pub const TCP_CONNTRACK_ESTABLISHED: u8 = 3;
+/// `IP_CT_TCP_FLAG_WINDOW_SCALE` (linux/netfilter/nf_conntrack_tcp.h).
+pub const IP_CT_TCP_FLAG_WINDOW_SCALE: u8 = 1;
+/// `IP_CT_TCP_FLAG_SACK_PERM` (linux/netfilter/nf_conntrack_tcp.h).
+pub const IP_CT_TCP_FLAG_SACK_PERM: u8 = 2;
+/// `IP_CT_TCP_FLAG_BE_LIBERAL` (linux/netfilter/nf_conntrack_tcp.h).
+pub const IP_CT_TCP_FLAG_BE_LIBERAL: u8 = 8;
+/// `AF_INET` (sys/socket.h).
+pub const AF_INET: u8 = 2;
+/// `AF_INET6` (sys/socket.h).
+pub const AF_INET6: u8 = 10;

@@ -8,7 +8,7 @@
 mod vectors;
 
 use hwol_tcflower::nla::Be16;
-use hwol_tcflower::rule::{FilterId, FlowerAction, FlowerRule, PeditKey};
+use hwol_tcflower::rule::{clsact_msg, dump_msg, FilterId, FlowerAction, FlowerRule, PeditKey};
 use hwol_tcflower::tc::{FilterMsg, FlowerAttr};
 use hwol_tcflower::uapi::*;
 use vectors::*;
@@ -199,6 +199,12 @@ fn delete_and_get_by_handle() {
     assert_eq!(FilterId::of(&parsed), id);
 }
 
+#[test]
+fn dump_filters_and_add_clsact() {
+    check(DUMP_FILTERS, dump_msg(HWFA));
+    check(QDISC_CLSACT, clsact_msg(HWFA));
+}
+
 // ---- The translation core against the same vectors: a megaflow whose
 // ---- flower form is the tc command above each vector.
 
@@ -327,4 +333,26 @@ mod translation {
         m.0.eth_type = !0;
         check_flow(VLAN_POP, k, m, vec![Action::PopVlan, Action::Output(2)], 7, TcPolicy::None, 0);
     }
+}
+
+// ---- ctnetlink against conntrack-tools: the same connection, inserted by
+// ---- `conntrack -I` (vector) and by hwol, must say the same things. The
+// ---- tool leaves garbage in attribute padding and orders attributes
+// ---- differently, so this compares decoded content, not bytes.
+
+#[test]
+fn ct_insert_says_what_conntrack_tools_says() {
+    use hwol_conntrack::CtTuple;
+    use hwol_offload::CtOffload;
+    use hwol_tcflower::conntrack::{ct_new_msg, parse_ct};
+
+    let theirs = parse_ct(CT_INSERT_TCP).expect("conntrack-tools vector decodes");
+    let t = CtTuple::ports("198.51.100.1".parse().unwrap(), "198.51.100.2".parse().unwrap(), 6, 40000, 5201);
+    let ours = parse_ct(&ct_new_msg(&CtOffload { zone: 7, orig: t, mark: 6, label: 0 }, 432000).unwrap()).unwrap();
+    assert_eq!(theirs.orig, Some(t));
+    assert_eq!(ours, theirs);
+    // Same message type and flags (IPCTNL_MSG_CT_NEW, REQUEST|ACK|CREATE|EXCL) and family.
+    let ours_raw = ct_new_msg(&CtOffload { zone: 7, orig: t, mark: 6, label: 0 }, 432000).unwrap();
+    assert_eq!(ours_raw[4..8], CT_INSERT_TCP[4..8]);
+    assert_eq!(ours_raw[16..20], CT_INSERT_TCP[16..20]);
 }

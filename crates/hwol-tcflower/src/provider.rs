@@ -1,0 +1,614 @@
+//! [`FlowerProvider`]: the [`OffloadProvider`] that installs megaflows as
+//! flower filters on the representors' clsact ingress and mirrors hwol's
+//! established connections into the kernel's conntrack for act_ct.
+//!
+//! Per flow it keeps the filter's place (device, chain, prio, protocol,
+//! handle: the handle is the kernel's, read back from the `NLM_F_ECHO` of
+//! the add) and its hardware state (`TCA_CLS_FLAGS_IN_HW` /
+//! `TCA_CLS_FLAGS_NOT_IN_HW`, refreshed by every stats poll), which
+//! [`FlowerProvider::hw_state`] exposes. Priorities are allocated per
+//! (EtherType, megaflow mask) and freed with their last flow.
+//!
+//! Errors: a translation refusal, or a driver refusing a `skip_sw` rule
+//! (`EOPNOTSUPP`/`EINVAL`), is [`OffloadError::Unsupported`]; anything else
+//! the kernel refuses is [`OffloadError::Failed`] with the message, the
+//! kernel's extack text, and what to check.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use hwol_conntrack::CtTuple;
+use hwol_flow::FlowMask;
+use hwol_offload::{CtOffload, FastPathStats, NotOffloadedReason, OffloadError, OffloadFlow, OffloadProvider};
+
+use crate::conntrack::{check_ct, ct_del_msg, ct_get_msg, ct_new_msg, parse_ct};
+use crate::rule::{clsact_msg, cookie_ufid, dump_msg, FilterId, FilterStats};
+use crate::tc::FilterMsg;
+use crate::translate::{translate, TcPolicy};
+use crate::transport::{NlError, Transport};
+use crate::uapi::*;
+
+/// Clock ticks per second of `struct tcf_t` (`USER_HZ`, 100 on every Linux
+/// architecture hwol runs on).
+pub const USER_HZ: u64 = 100;
+
+/// Where a flow's filter stands with respect to the hardware.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HwState {
+    /// The kernel reports the filter in hardware.
+    pub in_hw: bool,
+    /// How many devices hold it in hardware, when reported.
+    pub in_hw_count: Option<u32>,
+    /// Packets the hardware counted.
+    pub hw_packets: u64,
+    /// Bytes the hardware counted.
+    pub hw_bytes: u64,
+}
+
+/// Idle timeouts (seconds) given to connections inserted into the kernel's
+/// conntrack: the kernel's own established timeouts, so that an entry's
+/// remaining timeout tells when act_ct last saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CtTimeouts {
+    /// `nf_conntrack_tcp_timeout_established`.
+    pub tcp: u32,
+    /// `nf_conntrack_udp_timeout_stream`.
+    pub udp: u32,
+}
+
+impl Default for CtTimeouts {
+    /// The kernel's defaults (5 days, 120 s).
+    fn default() -> Self {
+        CtTimeouts { tcp: 432_000, udp: 120 }
+    }
+}
+
+impl CtTimeouts {
+    /// Read the running kernel's values from `/proc/sys/net/netfilter`,
+    /// falling back to the defaults for any it cannot read.
+    pub fn from_sysctl() -> Self {
+        let read = |name: &str| {
+            std::fs::read_to_string(format!("/proc/sys/net/netfilter/{name}")).ok()?.trim().parse::<u32>().ok()
+        };
+        let d = CtTimeouts::default();
+        CtTimeouts {
+            tcp: read("nf_conntrack_tcp_timeout_established").unwrap_or(d.tcp),
+            udp: read("nf_conntrack_udp_timeout_stream").unwrap_or(d.udp),
+        }
+    }
+
+    fn for_proto(&self, proto: u8) -> u32 {
+        if proto == 6 {
+            self.tcp
+        } else {
+            self.udp
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Port {
+    ifname: String,
+    ifindex: i32,
+}
+
+#[derive(Clone, Debug)]
+struct Installed {
+    flow: OffloadFlow,
+    id: FilterId,
+    class: (u16, FlowMask),
+    hw: HwState,
+}
+
+/// Priorities by (EtherType, mask), refcounted.
+#[derive(Debug, Default)]
+struct Prios {
+    by_class: HashMap<(u16, FlowMask), (u16, usize)>,
+    free: Vec<u16>,
+    next: u16,
+}
+
+impl Prios {
+    fn get(&mut self, class: (u16, FlowMask)) -> Option<u16> {
+        if let Some((p, refs)) = self.by_class.get_mut(&class) {
+            *refs += 1;
+            return Some(*p);
+        }
+        let p = match self.free.pop() {
+            Some(p) => p,
+            None => {
+                self.next = self.next.checked_add(1)?;
+                self.next
+            }
+        };
+        self.by_class.insert(class, (p, 1));
+        Some(p)
+    }
+
+    fn put(&mut self, class: &(u16, FlowMask)) {
+        if let Some((p, refs)) = self.by_class.get_mut(class) {
+            *refs -= 1;
+            if *refs == 0 {
+                self.free.push(*p);
+                self.by_class.remove(class);
+            }
+        }
+    }
+}
+
+/// The TC flower provider (`dp:tc`). `R` talks rtnetlink, `C` ctnetlink.
+pub struct FlowerProvider<R: Transport, C: Transport> {
+    rt: R,
+    ct: C,
+    policy: TcPolicy,
+    ct_timeouts: CtTimeouts,
+    clock: fn() -> Duration,
+    ports: BTreeMap<u32, Port>,
+    flows: HashMap<u128, Installed>,
+    prios: Prios,
+    conns: HashMap<(u16, CtTuple), CtOffload>,
+}
+
+impl<R: Transport, C: Transport> std::fmt::Debug for FlowerProvider<R, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowerProvider")
+            .field("policy", &self.policy)
+            .field("ports", &self.ports)
+            .field("flows", &self.flows.len())
+            .field("conns", &self.conns.len())
+            .finish()
+    }
+}
+
+impl FlowerProvider<crate::sys::NlSocket, crate::sys::NlSocket> {
+    /// A provider on real netlink sockets in the calling thread's network
+    /// namespace, with the kernel's conntrack timeouts.
+    pub fn open(policy: TcPolicy) -> Result<Self, NlError> {
+        let rt = crate::sys::NlSocket::open(NETLINK_ROUTE)?;
+        let ct = crate::sys::NlSocket::open(NETLINK_NETFILTER)?;
+        Ok(FlowerProvider::new(rt, ct, policy, CtTimeouts::from_sysctl(), crate::sys::monotonic_now))
+    }
+}
+
+fn failed(what: String, e: &NlError, hint: &str) -> OffloadError {
+    OffloadError::Failed(format!("{what}: {e}; {hint}"))
+}
+
+impl<R: Transport, C: Transport> FlowerProvider<R, C> {
+    /// A provider over the given transports. `clock` is `CLOCK_MONOTONIC`
+    /// (tests pass a fixed one).
+    pub fn new(rt: R, ct: C, policy: TcPolicy, ct_timeouts: CtTimeouts, clock: fn() -> Duration) -> Self {
+        FlowerProvider {
+            rt,
+            ct,
+            policy,
+            ct_timeouts,
+            clock,
+            ports: BTreeMap::new(),
+            flows: HashMap::new(),
+            prios: Prios::default(),
+            conns: HashMap::new(),
+        }
+    }
+
+    /// The tc-policy every filter is installed with.
+    pub fn policy(&self) -> TcPolicy {
+        self.policy
+    }
+
+    /// A flow's hardware state, as of its install or the last stats poll.
+    pub fn hw_state(&self, ufid: u128) -> Option<HwState> {
+        self.flows.get(&ufid).map(|i| i.hw)
+    }
+
+    /// Where a flow's filter is.
+    pub fn filter_id(&self, ufid: u128) -> Option<FilterId> {
+        self.flows.get(&ufid).map(|i| i.id)
+    }
+
+    fn ifname(&self, ifindex: i32) -> String {
+        self.ports.values().find(|p| p.ifindex == ifindex).map(|p| p.ifname.clone()).unwrap_or_default()
+    }
+
+    fn remove_filter(&mut self, ufid: u128) -> Result<(), OffloadError> {
+        let Some(inst) = self.flows.remove(&ufid) else { return Ok(()) };
+        self.prios.put(&inst.class);
+        match self.rt.request(&inst.id.del_msg().emit()) {
+            Ok(_) => Ok(()),
+            Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
+            Err(e) => Err(failed(
+                format!(
+                    "deleting flower filter {} chain {} prio {} handle {:#x} on {}",
+                    ufid_text(ufid),
+                    inst.id.chain,
+                    inst.id.prio,
+                    inst.id.handle,
+                    self.ifname(inst.id.ifindex)
+                ),
+                &e,
+                "check `tc -s filter show dev <rep> ingress`",
+            )),
+        }
+    }
+
+    fn stats_of(&self, s: &FilterStats) -> FastPathStats {
+        let used = match s.lastuse_ticks {
+            Some(t) if s.packets > 0 => {
+                Some((self.clock)().saturating_sub(Duration::from_millis(t.saturating_mul(1000 / USER_HZ))))
+            }
+            _ => None,
+        };
+        FastPathStats { packets: s.packets, bytes: s.bytes, used }
+    }
+}
+
+fn ufid_text(ufid: u128) -> String {
+    format!("ufid:{ufid:032x}")
+}
+
+impl<R: Transport, C: Transport> OffloadProvider for FlowerProvider<R, C> {
+    fn name(&self) -> &'static str {
+        "tc"
+    }
+
+    /// Resolve the representor and make sure it has a clsact qdisc.
+    fn port_add(&mut self, port: u32, ifname: &str) -> Result<(), OffloadError> {
+        let ifindex = self.rt.ifindex(ifname).map_err(|e| {
+            failed(format!("port {port}: looking up {ifname}"), &e, "is the representor up and in this namespace?")
+        })?;
+        match self.rt.request(&clsact_msg(ifindex).emit()) {
+            Ok(_) => {}
+            Err(e) if e.errno() == Some(libc::EEXIST) => {}
+            Err(e) => {
+                return Err(failed(
+                    format!("port {port}: adding the clsact qdisc to {ifname}"),
+                    &e,
+                    "the kernel needs sch_ingress (clsact); another root ingress qdisc may be in the way",
+                ))
+            }
+        }
+        self.ports.insert(port, Port { ifname: ifname.to_string(), ifindex });
+        Ok(())
+    }
+
+    fn port_del(&mut self, port: u32) -> Result<(), OffloadError> {
+        self.ports.remove(&port);
+        Ok(())
+    }
+
+    fn flow_put(&mut self, flow: &OffloadFlow) -> Result<(), OffloadError> {
+        let ports = &self.ports;
+        let t = translate(flow, self.policy, |p| {
+            ports.get(&p).map(|x| x.ifindex).ok_or_else(|| "not attached to the tc provider".to_string())
+        })
+        .map_err(OffloadError::Unsupported)?;
+        // Replacing: the old filter goes first (its counters restart).
+        self.remove_filter(flow.ufid)?;
+        let mut rule = t.rule;
+        rule.prio = self.prios.get(t.prio_class).ok_or(OffloadError::Unsupported(NotOffloadedReason::TableFull {
+            table: "tc priorities",
+            capacity: 0xffff,
+        }))?;
+        let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO;
+        let replies = match self.rt.request(&rule.new_msg(t.ifindex, 0, flags).emit()) {
+            Ok(r) => r,
+            Err(e) => {
+                self.prios.put(&t.prio_class);
+                let refused = matches!(e.errno(), Some(libc::EOPNOTSUPP) | Some(libc::EINVAL));
+                if refused && self.policy == TcPolicy::SkipSw {
+                    return Err(OffloadError::Unsupported(NotOffloadedReason::UnsupportedAction {
+                        action: format!("flower rule (refused by the NIC with tc-policy skip_sw: {e})"),
+                    }));
+                }
+                return Err(failed(
+                    format!(
+                        "adding flower filter {} on {} chain {} prio {}",
+                        ufid_text(flow.ufid),
+                        self.ifname(t.ifindex),
+                        rule.chain,
+                        rule.prio
+                    ),
+                    &e,
+                    "the kernel needs cls_flower and the act_* modules (modprobe cls_flower act_ct act_mirred act_gact act_pedit act_csum act_vlan)",
+                ));
+            }
+        };
+        let echo = replies.iter().find_map(|m| FilterMsg::parse(m).ok().filter(|f| f.header.ty == RTM_NEWTFILTER));
+        let Some(echo) = echo else {
+            self.prios.put(&t.prio_class);
+            return Err(OffloadError::Failed(format!(
+                "adding flower filter {}: the kernel did not echo the filter, so its handle is unknown",
+                ufid_text(flow.ufid)
+            )));
+        };
+        let id = FilterId::of(&echo);
+        let s = FilterStats::of(&echo);
+        let hw = HwState { in_hw: s.in_hw, in_hw_count: s.in_hw_count, hw_packets: s.hw_packets, hw_bytes: s.hw_bytes };
+        self.flows.insert(flow.ufid, Installed { flow: flow.clone(), id, class: t.prio_class, hw });
+        Ok(())
+    }
+
+    fn flow_del(&mut self, ufid: u128) -> Result<(), OffloadError> {
+        self.remove_filter(ufid)
+    }
+
+    /// One dump per representor that holds flows; counters come from each
+    /// filter's first action, matched to flows by the cookie (the ufid) and
+    /// the handle.
+    fn flow_stats(&mut self) -> Result<Vec<(u128, FastPathStats)>, OffloadError> {
+        let mut devices: Vec<i32> = self.flows.values().map(|i| i.id.ifindex).collect();
+        devices.sort_unstable();
+        devices.dedup();
+        let mut out = Vec::with_capacity(self.flows.len());
+        for ifindex in devices {
+            let replies = self.rt.request(&dump_msg(ifindex).emit()).map_err(|e| {
+                failed(
+                    format!("dumping flower filters of {}", self.ifname(ifindex)),
+                    &e,
+                    "is the representor still there?",
+                )
+            })?;
+            for m in replies {
+                let Ok(f) = FilterMsg::parse(&m) else { continue };
+                let Some(ufid) = cookie_ufid(&f) else { continue };
+                let Some(inst) = self.flows.get(&ufid) else { continue };
+                if inst.id != FilterId::of(&f) {
+                    continue; // an older filter with the same cookie
+                }
+                let s = FilterStats::of(&f);
+                let stats = self.stats_of(&s);
+                if let Some(inst) = self.flows.get_mut(&ufid) {
+                    inst.hw = HwState {
+                        in_hw: s.in_hw,
+                        in_hw_count: s.in_hw_count,
+                        hw_packets: s.hw_packets,
+                        hw_bytes: s.hw_bytes,
+                    };
+                }
+                out.push((ufid, stats));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The flows this provider installed. Filters a previous daemon left
+    /// behind are not adopted (see `docs/tc-flower.md`).
+    fn flow_dump(&mut self) -> Result<Vec<OffloadFlow>, OffloadError> {
+        Ok(self.flows.values().map(|i| i.flow.clone()).collect())
+    }
+
+    /// Insert the connection into the kernel's conntrack (ctnetlink), so
+    /// act_ct finds it established in its zone.
+    fn ct_put(&mut self, ct: &CtOffload) -> Result<(), OffloadError> {
+        check_ct(ct).map_err(OffloadError::Unsupported)?;
+        let msg = ct_new_msg(ct, self.ct_timeouts.for_proto(ct.orig.proto)).map_err(OffloadError::Unsupported)?;
+        match self.ct.request(&msg) {
+            Ok(_) => {}
+            Err(e) if e.errno() == Some(libc::EEXIST) => {}
+            Err(e) => {
+                return Err(failed(
+                    format!("inserting connection {:?} zone {} into the kernel's conntrack", ct.orig, ct.zone),
+                    &e,
+                    "the kernel needs nf_conntrack and nf_conntrack_netlink (modprobe nf_conntrack_netlink); labels need a connlabel user",
+                ))
+            }
+        }
+        self.conns.insert((ct.zone, ct.orig), ct.clone());
+        Ok(())
+    }
+
+    fn ct_del(&mut self, zone: u16, orig: &CtTuple) -> Result<(), OffloadError> {
+        if self.conns.remove(&(zone, *orig)).is_none() {
+            return Ok(());
+        }
+        let msg = ct_del_msg(zone, orig).map_err(OffloadError::Unsupported)?;
+        match self.ct.request(&msg) {
+            Ok(_) => Ok(()),
+            Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
+            Err(e) => Err(failed(
+                format!("deleting connection {orig:?} zone {zone} from the kernel's conntrack"),
+                &e,
+                "check `conntrack -L -w <zone>`",
+            )),
+        }
+    }
+
+    /// Last use = now − (idle timeout − remaining timeout): the kernel
+    /// resets the timeout to the idle timeout on every packet.
+    fn ct_used(&mut self) -> Result<Vec<(u16, CtTuple, Duration)>, OffloadError> {
+        let now = (self.clock)();
+        let mut out = Vec::new();
+        let keys: Vec<(u16, CtTuple)> = self.conns.keys().copied().collect();
+        for (zone, orig) in keys {
+            let Ok(msg) = ct_get_msg(zone, &orig) else { continue };
+            let replies = match self.ct.request(&msg) {
+                Ok(r) => r,
+                Err(e) if e.errno() == Some(libc::ENOENT) => continue,
+                Err(e) => {
+                    return Err(failed(format!("reading connection {orig:?} zone {zone}"), &e, "is ctnetlink loaded?"))
+                }
+            };
+            let Some(timeout) = replies.iter().find_map(|m| parse_ct(m).ok()?.timeout) else { continue };
+            let idle = self.ct_timeouts.for_proto(orig.proto).saturating_sub(timeout);
+            out.push((zone, orig, now.saturating_sub(Duration::from_secs(u64::from(idle)))));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::{FakeKernel, Hw};
+    use hwol_flow::{Action, CtAction, FlowKey};
+    use hwol_offload::{OffloadManager, OffloadState};
+
+    fn clock() -> Duration {
+        Duration::from_secs(1000)
+    }
+
+    fn setup(hw: Hw, policy: TcPolicy) -> (FakeKernel, FlowerProvider<FakeKernel, FakeKernel>) {
+        let k = FakeKernel::new(&[("rep1", 11), ("rep2", 12), ("rep3", 13)], hw);
+        let mut p = FlowerProvider::new(k.clone(), k.clone(), policy, CtTimeouts::default(), clock);
+        p.port_add(1, "rep1").unwrap();
+        p.port_add(2, "rep2").unwrap();
+        (k, p)
+    }
+
+    fn flow(ufid: u128, dst_last: u8, actions: Vec<Action>) -> OffloadFlow {
+        let key =
+            FlowKey { in_port: 1, eth_type: 0x0800, nw_proto: 6, nw_dst: [10, 0, 0, dst_last], ..Default::default() };
+        let mut mask = FlowMask::default();
+        mask.0.in_port = !0;
+        mask.0.recirc_id = !0;
+        mask.0.eth_type = !0;
+        mask.0.nw_proto = !0;
+        mask.0.nw_dst = [0xff; 4];
+        mask.0.vlans[0].tpid = !0;
+        OffloadFlow { ufid, key, mask, actions }
+    }
+
+    #[test]
+    fn put_installs_a_filter_with_cookie_handle_and_hw_state() {
+        let (k, mut p) = setup(Hw::Accept, TcPolicy::None);
+        // The second port_add of an existing clsact is fine (EEXIST).
+        p.port_add(3, "rep3").unwrap();
+        p.port_add(3, "rep3").unwrap();
+        p.flow_put(&flow(0xa1, 2, vec![Action::Output(2)])).unwrap();
+        let fs = k.filters();
+        assert_eq!(fs.len(), 1);
+        assert_eq!(cookie_ufid(&fs[0]), Some(0xa1));
+        let id = p.filter_id(0xa1).unwrap();
+        assert_eq!((id.ifindex, id.chain, id.prio, id.protocol), (11, 0, 1, 0x0800));
+        assert_eq!(id.handle, fs[0].tcm.handle);
+        assert_eq!(p.hw_state(0xa1).map(|h| h.in_hw), Some(true));
+        assert_eq!(p.flow_dump().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn priorities_follow_mask_and_protocol() {
+        let (k, mut p) = setup(Hw::Accept, TcPolicy::None);
+        p.flow_put(&flow(1, 2, vec![Action::Output(2)])).unwrap();
+        p.flow_put(&flow(2, 3, vec![Action::Output(2)])).unwrap();
+        let mut other = flow(3, 3, vec![Action::Output(2)]);
+        other.mask.0.nw_dst = [0xff, 0xff, 0xff, 0];
+        p.flow_put(&other).unwrap();
+        let prio = |u| p.filter_id(u).unwrap().prio;
+        assert_eq!(prio(1), prio(2), "same mask, same protocol: one prio");
+        assert_ne!(prio(1), prio(3));
+        // Freed with its last flow, then reused.
+        let p3 = prio(3);
+        p.flow_del(3).unwrap();
+        let mut again = flow(4, 4, vec![Action::Output(2)]);
+        again.mask.0.nw_dst = [0xff, 0xff, 0, 0];
+        p.flow_put(&again).unwrap();
+        assert_eq!(p.filter_id(4).unwrap().prio, p3);
+        assert_eq!(k.filters().len(), 3);
+    }
+
+    #[test]
+    fn put_replaces_and_del_is_idempotent() {
+        let (k, mut p) = setup(Hw::Accept, TcPolicy::None);
+        p.flow_put(&flow(7, 2, vec![Action::Output(2)])).unwrap();
+        k.hit(7, 5, 500, 0, true);
+        p.flow_put(&flow(7, 2, vec![Action::Output(1), Action::Output(2)])).unwrap();
+        assert_eq!(k.filters().len(), 1);
+        assert_eq!(k.filters()[0].actions().len(), 2);
+        assert_eq!(p.flow_stats().unwrap(), vec![(7, FastPathStats::default())], "counters restart");
+        p.flow_del(7).unwrap();
+        p.flow_del(7).unwrap();
+        assert!(k.filters().is_empty());
+        assert!(p.flow_stats().unwrap().is_empty());
+    }
+
+    #[test]
+    fn stats_total_hw_and_last_use() {
+        let (k, mut p) = setup(Hw::Accept, TcPolicy::None);
+        p.flow_put(&flow(9, 2, vec![Action::Output(2)])).unwrap();
+        assert!(k.hit(9, 10, 1500, 150, true));
+        let st = p.flow_stats().unwrap();
+        assert_eq!(
+            st,
+            vec![(9, FastPathStats { packets: 10, bytes: 1500, used: Some(Duration::from_millis(998_500)) })]
+        );
+        assert_eq!(p.hw_state(9).unwrap().hw_packets, 10);
+        assert_eq!(p.hw_state(9).unwrap().in_hw_count, Some(1));
+    }
+
+    #[test]
+    fn tc_policy_decides_what_a_refusing_nic_means() {
+        // skip_sw: the flow must be in hardware or stay in hwol's software path.
+        let (k, mut p) = setup(Hw::Refuse, TcPolicy::SkipSw);
+        let e = p.flow_put(&flow(1, 2, vec![Action::Output(2)])).unwrap_err();
+        assert!(
+            matches!(&e, OffloadError::Unsupported(NotOffloadedReason::UnsupportedAction { action })
+            if action.contains("skip_sw")),
+            "{e:?}"
+        );
+        assert!(k.filters().is_empty());
+        // none: the kernel keeps it in software tc, reported not in hardware.
+        let (k, mut p) = setup(Hw::Refuse, TcPolicy::None);
+        p.flow_put(&flow(1, 2, vec![Action::Output(2)])).unwrap();
+        assert!(!p.hw_state(1).unwrap().in_hw);
+        assert_eq!(k.filters()[0].flower_flags() & TCA_CLS_FLAGS_NOT_IN_HW, TCA_CLS_FLAGS_NOT_IN_HW);
+        // skip_hw: every filter carries the flag.
+        let (k, mut p) = setup(Hw::Accept, TcPolicy::SkipHw);
+        p.flow_put(&flow(1, 2, vec![Action::Output(2)])).unwrap();
+        assert_eq!(k.filters()[0].flower_flags() & TCA_CLS_FLAGS_SKIP_HW, TCA_CLS_FLAGS_SKIP_HW);
+        assert!(!p.hw_state(1).unwrap().in_hw);
+    }
+
+    #[test]
+    fn refusals_and_failures_through_the_manager() {
+        let (k, p) = setup(Hw::Accept, TcPolicy::None);
+        let mut m = OffloadManager::new(p, true);
+        m.flow_put(flow(1, 2, vec![Action::Output(2)]));
+        m.flow_put(flow(2, 3, vec![Action::Output(5)]));
+        let nat = CtAction { nat: Some(Default::default()), ..Default::default() };
+        m.flow_put(flow(3, 4, vec![Action::Ct(nat)]));
+        m.run(10);
+        assert_eq!(m.state(1), Some(&OffloadState::Offloaded));
+        assert!(matches!(
+            m.state(2),
+            Some(OffloadState::NotOffloaded(NotOffloadedReason::PortNotOffloadable { port: 5, .. }))
+        ));
+        assert!(matches!(m.state(3), Some(OffloadState::NotOffloaded(NotOffloadedReason::UnsupportedAction { .. }))));
+        assert_eq!(k.filters().len(), 1);
+        // A port that is gone from the kernel is a failure that says what to check.
+        let e = m.provider_mut().port_add(9, "nope").unwrap_err();
+        assert!(e.to_string().contains("nope") && e.to_string().contains("representor"), "{e}");
+    }
+
+    #[test]
+    fn recirculation_uses_chains_on_the_input_device() {
+        let (k, mut p) = setup(Hw::Accept, TcPolicy::None);
+        let ct = CtAction { zone: 5, ..Default::default() };
+        p.flow_put(&flow(1, 2, vec![Action::Ct(ct), Action::Recirc(3)])).unwrap();
+        let mut f = flow(2, 2, vec![Action::Output(2)]);
+        f.key.recirc_id = 3;
+        f.key.ct_state = hwol_flow::ct_state::TRK | hwol_flow::ct_state::EST;
+        f.mask.0.ct_state = f.key.ct_state;
+        p.flow_put(&f).unwrap();
+        let chains: Vec<u32> = k.filters().iter().map(|m| m.chain()).collect();
+        assert_eq!(chains, vec![0, 3]);
+        assert!(k.filters().iter().all(|m| m.tcm.ifindex == 11));
+    }
+
+    #[test]
+    fn connections_go_into_the_kernel_conntrack_and_report_last_use() {
+        let (k, mut p) = setup(Hw::Accept, TcPolicy::None);
+        let t = CtTuple::ports("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap(), 6, 40000, 5201);
+        let ct = CtOffload { zone: 5, orig: t, mark: 3, label: 0 };
+        p.ct_put(&ct).unwrap();
+        p.ct_put(&ct).unwrap(); // EEXIST is fine
+        assert_eq!(k.conns().len(), 1);
+        assert_eq!(k.conns()[0].timeout, Some(432_000));
+        k.ct_set_timeout(5, &t, 432_000 - 30);
+        assert_eq!(p.ct_used().unwrap(), vec![(5, t, Duration::from_secs(970))]);
+        let icmp = CtOffload { orig: CtTuple { proto: 1, ..t }, ..ct.clone() };
+        assert_eq!(p.ct_put(&icmp).unwrap_err(), OffloadError::Unsupported(check_ct(&icmp).unwrap_err()));
+        p.ct_del(5, &t).unwrap();
+        p.ct_del(5, &t).unwrap();
+        assert!(k.conns().is_empty());
+    }
+}
