@@ -1,8 +1,9 @@
 //! Golden netlink messages captured with strace from iproute2 `tc` (and one
 //! ctnetlink message from conntrack-tools) by
-//! vectors; L2_MIRRED is annotated byte by byte by hand). Device hwfa is
-//! ifindex 2, hwfb ifindex 3. nlmsg_seq and nlmsg_pid (bytes 8..16) are
-//! ignored by the tests.
+//! `crates/hwol-tcflower/scripts/golden.sh`, which prints these vectors;
+//! L2_MIRRED is annotated byte by byte by hand. Device hwfa is ifindex 2,
+//! hwfb ifindex 3. nlmsg_seq and nlmsg_pid (bytes 8..16) are ignored by the
+//! tests.
 
 #![allow(dead_code)]
 
