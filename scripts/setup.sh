@@ -19,6 +19,8 @@ APT_PACKAGES=(
     qemu-system-x86 busybox-static cpio zstd xz-utils kmod make gcc bc python3
     # tc flower provider: conntrack -L checks ctnetlink inserts; strace regenerates golden vectors
     conntrack strace
+    # the CNI plugin's tests: Debian's host-local, portmap and bandwidth in /usr/lib/cni
+    containernetworking-plugins
 )
 
 say() { printf '[setup] %s\n' "$*"; }

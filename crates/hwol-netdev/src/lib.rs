@@ -9,6 +9,8 @@
 //! - [`vnet`] and [`ring`]: the pure parts of the above (virtio-net header
 //!   and ring block layouts), with no I/O.
 //! - [`netns`]: named network namespaces like `ip netns`.
+//! - [`link`]: plain link, address and route operations for other crates
+//!   (the CNI plugin).
 //!
 //! All raw system calls live in the private `sys` module, the only place
 //! `unsafe` is allowed. Netlink runs on a private current-thread tokio
@@ -20,6 +22,7 @@
 pub mod afpacket;
 pub mod emunic;
 mod error;
+pub mod link;
 pub mod netns;
 pub mod ring;
 mod rtnl;

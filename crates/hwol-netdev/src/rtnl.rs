@@ -7,27 +7,20 @@
 //! namespace, create one inside [`crate::netns::run_in`].
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use futures_util::TryStreamExt;
+use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkInfo as NlLinkInfo, LinkMessage};
 use rtnetlink::{Handle, LinkUnspec, LinkVeth, RouteMessageBuilder};
 
 use crate::error::{Error, Result};
 
-/// What the emulated NIC needs to know about a link.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Link {
-    pub index: u32,
-    pub name: String,
-    pub alias: Option<String>,
-    pub mac: Vec<u8>,
-    pub kind: Option<String>,
-    pub mtu: Option<u32>,
-}
+/// What the emulated NIC needs to know about a link (the public [`crate::link::LinkInfo`]).
+pub(crate) type Link = crate::link::LinkInfo;
 
 impl Link {
-    fn from_msg(m: &LinkMessage) -> Link {
+    pub(crate) fn from_msg(m: &LinkMessage) -> Link {
         let mut l =
             Link { index: m.header.index, name: String::new(), alias: None, mac: Vec::new(), kind: None, mtu: None };
         for a in &m.attributes {
@@ -172,6 +165,58 @@ impl Rtnl {
         self.rt
             .block_on(async move { h.address().add(index, ip, prefix).replace().execute().await })
             .map_err(|e| nl_err(what, e))
+    }
+
+    /// The addresses on link `index` (`ip addr show dev`), as (address, prefix length).
+    pub fn addrs(&self, what: String, index: u32) -> Result<Vec<(IpAddr, u8)>> {
+        let h = self.handle.clone();
+        self.rt
+            .block_on(async move {
+                let msgs: Vec<AddressMessage> =
+                    h.address().get().set_link_index_filter(index).execute().try_collect().await?;
+                Ok::<_, rtnetlink::Error>(
+                    msgs.iter()
+                        .filter(|m| m.header.index == index)
+                        .filter_map(|m| {
+                            m.attributes.iter().find_map(|a| match a {
+                                AddressAttribute::Address(ip) => Some((*ip, m.header.prefix_len)),
+                                _ => None,
+                            })
+                        })
+                        .collect(),
+                )
+            })
+            .map_err(|e| nl_err(what, e))
+    }
+
+    /// `ip route replace <dst>/<prefix> [via <gw>] dev <index>`; `gw` must be
+    /// of the same family as `dst`.
+    pub fn add_route(&self, what: String, index: u32, dst: IpAddr, prefix: u8, gw: Option<IpAddr>) -> Result<()> {
+        let route = match (dst, gw) {
+            (IpAddr::V4(d), None) => {
+                RouteMessageBuilder::<Ipv4Addr>::new().destination_prefix(d, prefix).output_interface(index).build()
+            }
+            (IpAddr::V4(d), Some(IpAddr::V4(g))) => RouteMessageBuilder::<Ipv4Addr>::new()
+                .destination_prefix(d, prefix)
+                .gateway(g)
+                .output_interface(index)
+                .build(),
+            (IpAddr::V6(d), None) => {
+                RouteMessageBuilder::<Ipv6Addr>::new().destination_prefix(d, prefix).output_interface(index).build()
+            }
+            (IpAddr::V6(d), Some(IpAddr::V6(g))) => RouteMessageBuilder::<Ipv6Addr>::new()
+                .destination_prefix(d, prefix)
+                .gateway(g)
+                .output_interface(index)
+                .build(),
+            (d, Some(g)) => {
+                return Err(Error::InvalidArgument(format!(
+                    "{what}: gateway {g} is not of the same address family as the destination {d}"
+                )))
+            }
+        };
+        let h = self.handle.clone();
+        self.rt.block_on(async move { h.route().add(route).replace().execute().await }).map_err(|e| nl_err(what, e))
     }
 
     /// `ip route replace default via <gw> dev <index>`.
