@@ -34,10 +34,13 @@
 //! - **OpenFlow port numbers** (as OVS's `iface_pick_ofport`): a valid,
 //!   free `ofport_request` wins; otherwise the number already in the
 //!   Interface's `ofport` column (from an earlier run) if valid and free;
-//!   otherwise the lowest free number from 1. The bridge's own internal
-//!   interface (named like the bridge) is `LOCAL`, 65534. Unlike OVS, hwol
-//!   does not avoid recently freed numbers (OVS's `ofport_usage`), so a
-//!   deleted port's number is reused by the next new port.
+//!   otherwise the next free number after the last one chosen this way
+//!   ([`SwitchView::last_auto`]), wrapping to 1, so a freed number is not
+//!   handed out again at once (OVS 3.1 does the same: after `del-port` of
+//!   port 1, the next ports get 3 and 4, not 1). The bridge's own internal
+//!   interface (named like the bridge) is `LOCAL`, 65534. OVS also
+//!   remembers when each number was last used and prefers the least
+//!   recently used after wrapping; hwol does not.
 //! - **Ports hwol did not get from OVSDB** (the `[[port]]` entries of the
 //!   configuration file) are left alone: never deleted, their numbers count
 //!   as taken; if the database names one, it is adopted (its number is
@@ -104,6 +107,13 @@ pub struct SwitchView {
     pub bridge_in_db: bool,
     /// Its ports.
     pub ports: Vec<SwitchPort>,
+    /// The last OpenFlow port number picked automatically for a port that
+    /// was attached (0 at start); the next automatic pick starts after it.
+    pub last_auto: u32,
+    /// The network devices that exist now (`/sys/class/net`). A netdev
+    /// interface whose device is missing is refused with OVS's text
+    /// ([`no_such_device`]) and uses up no port number.
+    pub devices: BTreeSet<String>,
 }
 
 /// How a port's device comes to exist.
@@ -126,6 +136,10 @@ pub struct AddPort {
     pub ofport: u32,
     /// The Interface's `external_ids`.
     pub external_ids: BTreeMap<String, String>,
+    /// The number was picked automatically: once the port is attached, the
+    /// caller sets [`SwitchView::last_auto`] to it (a failed attach does not
+    /// use up a number, as in OVS).
+    pub auto: bool,
 }
 
 /// The served bridge appeared in or disappeared from the database.
@@ -209,6 +223,11 @@ fn interfaces<'a>(replica: &'a Replica, bridge: &'a Row) -> Vec<(&'a Row, &'a Uu
     out
 }
 
+/// The `error` text for a device that does not exist, as OVS writes it.
+pub fn no_such_device(name: &str) -> String {
+    format!("could not open network device {name} (No such device)")
+}
+
 /// The `error` text for interfaces of a bridge hwol does not serve.
 pub fn other_bridge_error(bridge: &str, served: &str) -> String {
     format!(
@@ -264,25 +283,28 @@ fn settings(replica: &Replica, notes: &mut Vec<String>) -> Settings {
     s
 }
 
-/// The ofport for `w`, given the numbers taken so far.
-fn pick_ofport(w: &Wanted<'_>, bridge: &str, taken: &BTreeSet<u32>) -> Option<u32> {
+/// The ofport for `w`, given the numbers taken so far, and whether it was
+/// picked automatically (after `last_auto`).
+fn pick_ofport(w: &Wanted<'_>, bridge: &str, taken: &BTreeSet<u32>, last_auto: u32) -> Option<(u32, bool)> {
     if w.name == bridge && w.kind == Ok(PortKind::Internal) {
-        return (!taken.contains(&OFPP_LOCAL)).then_some(OFPP_LOCAL);
+        return (!taken.contains(&OFPP_LOCAL)).then_some((OFPP_LOCAL, false));
     }
     let valid = |n: i64| (1..=i64::from(OFPP_MAX)).contains(&n) && !taken.contains(&(n as u32));
     for col in ["ofport_request", "ofport"] {
         if let Some(n) = w.row.get(col).and_then(Datum::as_i64) {
             if valid(n) {
-                return Some(n as u32);
+                return Some((n as u32, false));
             }
         }
     }
-    (1..=OFPP_MAX).find(|n| !taken.contains(n))
+    let start = last_auto.min(OFPP_MAX);
+    (start + 1..=OFPP_MAX).chain(1..=start).find(|n| !taken.contains(n)).map(|n| (n, true))
 }
 
 /// Step 1: what to do to the switch.
 pub fn plan(replica: &Replica, sw: &SwitchView) -> Plan {
     let mut p = Plan::default();
+    let mut last_auto = sw.last_auto;
     p.settings = settings(replica, &mut p.notes);
     let all = bridges(replica);
     let served = all.iter().find(|(_, b)| name(b) == sw.bridge);
@@ -338,15 +360,23 @@ pub fn plan(replica: &Replica, sw: &SwitchView) -> Plan {
     let mut order: Vec<&Wanted<'_>> = want_ok.values().copied().filter(|w| !present.contains(w.name)).collect();
     order.sort_by_key(|w| (w.row.get("ofport_request").and_then(Datum::as_i64).is_none(), w.name));
     for w in order {
-        match pick_ofport(w, &sw.bridge, &taken) {
-            Some(ofport) => {
+        if w.kind == Ok(PortKind::Netdev) && !sw.devices.contains(w.name) {
+            p.refused.insert(w.name.to_string(), no_such_device(w.name));
+            continue;
+        }
+        match pick_ofport(w, &sw.bridge, &taken, last_auto) {
+            Some((ofport, auto)) => {
                 taken.insert(ofport);
+                if auto {
+                    last_auto = ofport;
+                }
                 let external_ids = w.row.get("external_ids").map(Datum::to_string_map).unwrap_or_default();
                 p.add.push(AddPort {
                     name: w.name.to_string(),
                     kind: w.kind.clone().unwrap_or(PortKind::Netdev),
                     ofport,
                     external_ids,
+                    auto,
                 });
             }
             None => {
@@ -516,12 +546,15 @@ mod tests {
                 .iter()
                 .map(|(n, o, f)| SwitchPort { name: n.to_string(), ofport: *o, from_ovsdb: *f })
                 .collect(),
+            last_auto: 0,
+            devices: ["p1", "p2", "p3", "p4", "p5", "cfg", "vx", "e1", "a", "b"].map(String::from).into(),
         }
     }
 
     /// Pretend every add succeeded; return the new switch view and outcome.
     fn apply_plan(p: &Plan, before: &SwitchView) -> (SwitchView, Outcome) {
         let mut after = before.clone();
+        after.last_auto = p.add.iter().rev().find(|a| a.auto).map_or(before.last_auto, |a| a.ofport);
         after.bridge_in_db = match &p.bridge {
             Some(BridgeChange::Created(_)) => true,
             Some(BridgeChange::Deleted(_)) => false,
@@ -629,6 +662,31 @@ mod tests {
         bond.apply(&table_updates_from_json(&v).unwrap());
         let p = plan(&bond, &view(&[], true));
         assert!(p.refused.values().any(|e| e.contains("bond")), "{:?}", p.refused);
+    }
+
+    #[test]
+    fn freed_numbers_are_not_reused_at_once() {
+        // As OVS 3.1: p1=1, p2=2; del-port p1; the next new ports get 3 and 4.
+        let mut v = view(&[("p1", 1, true), ("p2", 2, true)], true);
+        v.last_auto = 2;
+        let r = replica(&[("br-int", &[("p2", "", None), ("p4", "", None), ("p5", "", None)])], json!(["map", []]), 1);
+        let p = plan(&r, &v);
+        assert_eq!(p.del, ["p1"]);
+        let got: Vec<(&str, u32)> = p.add.iter().map(|a| (a.name.as_str(), a.ofport)).collect();
+        assert_eq!(got, [("p4", 3), ("p5", 4)]);
+        assert!(p.add.iter().all(|a| a.auto));
+        // After the top number, the search wraps to 1.
+        v.last_auto = OFPP_MAX;
+        let p = plan(&r, &v);
+        assert_eq!((p.add[0].ofport, p.add[1].ofport), (1, 3));
+    }
+
+    #[test]
+    fn missing_devices_get_ovs_error_and_no_number() {
+        let r = replica(&[("br-int", &[("gone", "", None), ("p1", "", None)])], json!(["map", []]), 1);
+        let p = plan(&r, &view(&[], true));
+        assert_eq!(p.refused["gone"], "could not open network device gone (No such device)");
+        assert_eq!((p.add[0].name.as_str(), p.add[0].ofport), ("p1", 1));
     }
 
     #[test]

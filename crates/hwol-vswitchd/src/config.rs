@@ -4,6 +4,7 @@
 //! bridge = "br-int"          # bridge name (ofproto/trace, fdb/show)
 //! flows = "/etc/hwol/flows.txt"   # optional ovs-ofctl add-flows file loaded at start
 //! max_idle_ms = 10000        # megaflow idle timeout
+//! ovsdb = "unix:/var/run/openvswitch/db.sock"   # optional: follow this OVSDB server (docs/ovsdb.md)
 //!
 //! [offload]
 //! provider = "xdp"           # "none", "xdp", "xdp-generic" or "tc"
@@ -41,6 +42,8 @@ pub struct Config {
     /// Megaflow idle timeout in milliseconds.
     #[serde(default = "default_max_idle")]
     pub max_idle_ms: u64,
+    /// The OVSDB server to follow, as `ovs-vswitchd`'s database argument.
+    pub ovsdb: Option<String>,
     /// Offload settings.
     #[serde(default)]
     pub offload: Offload,

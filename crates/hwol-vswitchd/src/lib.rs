@@ -25,6 +25,7 @@
 mod commands;
 pub mod config;
 mod node;
+pub mod ovsdb;
 mod ports;
 
 use std::path::PathBuf;
@@ -122,6 +123,11 @@ pub struct Args {
     /// Log filter, e.g. `info` or `hwol_vswitchd=debug`.
     #[arg(long, default_value = "info")]
     pub log: String,
+    /// Play ovs-vswitchd's part against this OVSDB server, e.g.
+    /// `unix:/var/run/openvswitch/db.sock` or `tcp:127.0.0.1:6640` (overrides
+    /// the config's `ovsdb` key; see docs/ovsdb.md).
+    #[arg(long)]
+    pub ovsdb: Option<String>,
 }
 
 /// The monotonic clock the fast path also uses (`bpf_ktime_get_ns`).
@@ -149,10 +155,13 @@ fn provider(cfg: &Config) -> Result<(Box<dyn OffloadProvider>, bool)> {
 
 /// Run the daemon until SIGTERM, SIGINT or `ovs-appctl exit`.
 pub fn run(args: Args) -> Result<()> {
-    let cfg = match &args.config {
+    let mut cfg = match &args.config {
         Some(p) => Config::load(p)?,
         None => Config::parse("")?,
     };
+    let remote = args.ovsdb.as_ref().or(cfg.ovsdb.as_ref()).map(|r| hwol_ovsdb::Remote::parse(r)).transpose()?;
+    // other_config:hw-offload/tc-policy are read once, before the fast path starts.
+    let started = remote.as_ref().map(|r| ovsdb::start_settings(r, &mut cfg));
     let rundir = args
         .rundir
         .or_else(|| std::env::var_os("OVS_RUNDIR").map(PathBuf::from))
@@ -220,6 +229,15 @@ pub fn run(args: Args) -> Result<()> {
         });
     }
     commands::register(&mut cmds, &node);
+    let ovsdb = match (remote, started) {
+        (Some(r), Some(started)) => {
+            let o = ovsdb::Ovsdb::start(node.clone(), r, started, stop.clone())?;
+            let status = o.status.clone();
+            cmds.register("ovsdb/show", "", 0, 0, move |_| Ok(ovsdb::Ovsdb::show(&status)));
+            Some(o)
+        }
+        _ => None,
+    };
     let coverage = register_log_commands(&mut cmds, &sw);
     let _server = Server::start_named(
         &rundir,
@@ -291,6 +309,7 @@ pub fn run(args: Args) -> Result<()> {
     handler(&sw, &mut ports, &stop, &ctl_rx, &activity);
 
     info!("stopping");
+    drop(ovsdb);
     let _ = reval.join();
     let _ = offload.join();
     drop(ports);
