@@ -172,6 +172,8 @@ impl Server {
     pub fn start(path: &Path, version: &str, commands: Arc<RwLock<Commands>>) -> Result<Server, Error> {
         let _ = std::fs::remove_file(path);
         let listener = UnixListener::bind(path).map_err(|source| Error::Bind { path: path.to_path_buf(), source })?;
+        // Non-blocking: poll says when to accept, and a client that went away
+        // in between cannot stall the loop.
         listener.set_nonblocking(true).map_err(|source| Error::Bind { path: path.to_path_buf(), source })?;
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
@@ -192,6 +194,8 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        // Wake the blocking accept.
+        let _ = UnixStream::connect(&self.path);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -228,17 +232,30 @@ fn write_locked_pidfile(path: &Path, pid: u32) -> std::io::Result<std::fs::File>
 }
 
 fn accept_loop(listener: UnixListener, stop: &AtomicBool, commands: &RwLock<Commands>, version: &str) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
     while !stop.load(Ordering::Relaxed) {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                // One connection at a time, like OVS's main loop; a client
-                // that stalls is cut off by the read timeout.
-                let _ = stream.set_nonblocking(false);
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                serve(stream, commands, version);
+        // Sleep in poll until a client connects: an idle daemon spends
+        // nothing here. The timeout bounds how long a stop takes when the
+        // socket file is already gone (Drop also wakes us by connecting).
+        let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(500u16)) {
+            Ok(0) => continue,
+            Ok(_) => {}
+            Err(_) => {
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
-            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        if let Ok((stream, _)) = listener.accept() {
+            // One connection at a time, like OVS's main loop; a client
+            // that stalls is cut off by the read timeout.
+            let _ = stream.set_nonblocking(false);
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            serve(stream, commands, version);
         }
     }
 }
