@@ -28,6 +28,15 @@ use crate::translate::{translate, TcPolicy};
 use crate::transport::{NlError, Transport};
 use crate::uapi::*;
 
+/// hwol's flows use priorities from here up: everything at or above it on
+/// a representor's clsact ingress belongs to hwol (and a new daemon removes
+/// what a crashed one left there).
+pub const PRIO_BASE: u16 = 0x4000;
+
+/// The priority of the per-chain catch-all that sends misses to the upcall
+/// device (the last rule tried).
+pub const CATCHALL_PRIO: u16 = 0xffff;
+
 /// Clock ticks per second of `struct tcf_t` (`USER_HZ`, 100 on every Linux
 /// architecture hwol runs on).
 pub const USER_HZ: u64 = 100;
@@ -98,6 +107,8 @@ struct Installed {
     id: FilterId,
     class: (u16, FlowMask),
     hw: HwState,
+    /// Chains this flow's `goto chain` actions enter (their catch-alls).
+    gotos: Vec<u32>,
 }
 
 /// Priorities by (EtherType, mask), refcounted.
@@ -117,8 +128,9 @@ impl Prios {
         let p = match self.free.pop() {
             Some(p) => p,
             None => {
-                self.next = self.next.checked_add(1)?;
-                self.next
+                let p = PRIO_BASE.checked_add(self.next).filter(|p| *p < CATCHALL_PRIO)?;
+                self.next += 1;
+                p
             }
         };
         self.by_class.insert(class, (p, 1));
@@ -147,6 +159,10 @@ pub struct FlowerProvider<R: Transport, C: Transport> {
     flows: HashMap<u128, Installed>,
     prios: Prios,
     conns: HashMap<(u16, CtTuple), CtOffload>,
+    /// ifindex of the device misses are sent to, if any.
+    upcall: Option<i32>,
+    /// Catch-all filters per (device, chain), refcounted.
+    catchalls: HashMap<(i32, u32), (FilterId, usize)>,
 }
 
 impl<R: Transport, C: Transport> std::fmt::Debug for FlowerProvider<R, C> {
@@ -188,7 +204,95 @@ impl<R: Transport, C: Transport> FlowerProvider<R, C> {
             flows: HashMap::new(),
             prios: Prios::default(),
             conns: HashMap::new(),
+            upcall: None,
+            catchalls: HashMap::new(),
         }
+    }
+
+    /// Send misses to `ifname` (one end of a veth pair whose other end the
+    /// daemon reads), tagged with an 802.1ad header whose VID is the input
+    /// port, as the eBPF tc fast path does: every chain hwol uses on a
+    /// representor ends in a software-only catch-all (`skip_hw`, prio
+    /// [`CATCHALL_PRIO`]) doing `vlan push protocol 802.1ad id <port>` and
+    /// `mirred egress redirect dev <ifname>`. Without an upcall device a miss
+    /// continues into the representor's stack, where a packet socket sees it
+    /// (and, since taps run before tc, also every hit). Call before
+    /// `port_add`.
+    pub fn set_upcall(&mut self, ifname: &str) -> Result<(), OffloadError> {
+        let ifindex = self.rt.ifindex(ifname).map_err(|e| {
+            failed(format!("upcall device {ifname}"), &e, "the daemon creates it (offload.upcall); is it there?")
+        })?;
+        self.upcall = Some(ifindex);
+        Ok(())
+    }
+
+    fn port_of(&self, ifindex: i32) -> Option<u32> {
+        self.ports.iter().find(|(_, p)| p.ifindex == ifindex).map(|(n, _)| *n)
+    }
+
+    /// Take a reference on the catch-all of (`ifindex`, `chain`), adding it
+    /// on first use.
+    fn catchall_get(&mut self, ifindex: i32, chain: u32) -> Result<(), OffloadError> {
+        let Some(upcall) = self.upcall else { return Ok(()) };
+        if let Some((_, refs)) = self.catchalls.get_mut(&(ifindex, chain)) {
+            *refs += 1;
+            return Ok(());
+        }
+        let port = self.port_of(ifindex).unwrap_or(0);
+        let rule = crate::rule::FlowerRule {
+            chain,
+            prio: CATCHALL_PRIO,
+            protocol: ETH_P_ALL,
+            keys: vec![],
+            actions: vec![
+                crate::rule::FlowerAction::VlanPush { vid: (port & 0x0fff) as u16, prio: 0, tpid: ETH_P_8021AD },
+                crate::rule::FlowerAction::Mirred { redirect: true, ifindex: upcall as u32 },
+            ],
+            flags: TCA_CLS_FLAGS_SKIP_HW,
+            cookie: None,
+        };
+        let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO;
+        let replies = self.rt.request(&rule.new_msg(ifindex, 0, flags).emit()).map_err(|e| {
+            failed(
+                format!("adding the upcall catch-all on {} chain {chain}", self.ifname(ifindex)),
+                &e,
+                "the kernel needs cls_flower, act_vlan and act_mirred",
+            )
+        })?;
+        let id = replies
+            .iter()
+            .find_map(|m| FilterMsg::parse(m).ok().filter(|f| f.header.ty == RTM_NEWTFILTER))
+            .map(|f| FilterId::of(&f))
+            .ok_or_else(|| OffloadError::Failed("the kernel did not echo the catch-all filter".into()))?;
+        self.catchalls.insert((ifindex, chain), (id, 1));
+        Ok(())
+    }
+
+    fn catchall_put(&mut self, ifindex: i32, chain: u32) {
+        let Some((id, refs)) = self.catchalls.get_mut(&(ifindex, chain)) else { return };
+        *refs -= 1;
+        if *refs == 0 {
+            let id = *id;
+            self.catchalls.remove(&(ifindex, chain));
+            let _ = self.rt.request(&id.del_msg().emit());
+        }
+    }
+
+    /// Remove what a previous daemon left on `ifindex`: every flower filter
+    /// at a priority of hwol's ([`PRIO_BASE`] and up), in every chain.
+    fn remove_stale(&mut self, ifindex: i32) -> Result<(), OffloadError> {
+        let replies = match self.rt.request(&dump_msg(ifindex).emit()) {
+            Ok(r) => r,
+            Err(e) => return Err(failed(format!("listing filters on {}", self.ifname(ifindex)), &e, "is it up?")),
+        };
+        for m in replies {
+            let Ok(f) = FilterMsg::parse(&m) else { continue };
+            if f.header.ty != RTM_NEWTFILTER || f.tcm.prio() < PRIO_BASE || f.flower().is_none() || f.tcm.handle == 0 {
+                continue;
+            }
+            let _ = self.rt.request(&FilterId::of(&f).del_msg().emit());
+        }
+        Ok(())
     }
 
     /// The tc-policy every filter is installed with.
@@ -213,7 +317,11 @@ impl<R: Transport, C: Transport> FlowerProvider<R, C> {
     fn remove_filter(&mut self, ufid: u128) -> Result<(), OffloadError> {
         let Some(inst) = self.flows.remove(&ufid) else { return Ok(()) };
         self.prios.put(&inst.class);
-        match self.rt.request(&inst.id.del_msg().emit()) {
+        let res = self.rt.request(&inst.id.del_msg().emit());
+        for c in &inst.gotos {
+            self.catchall_put(inst.id.ifindex, *c);
+        }
+        match res {
             Ok(_) => Ok(()),
             Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
             Err(e) => Err(failed(
@@ -242,6 +350,20 @@ impl<R: Transport, C: Transport> FlowerProvider<R, C> {
     }
 }
 
+/// A stopping daemon takes its filters with it (best effort): the flows'
+/// and the catch-alls. The clsact qdiscs stay (they may be shared).
+impl<R: Transport, C: Transport> Drop for FlowerProvider<R, C> {
+    fn drop(&mut self) {
+        let ufids: Vec<u128> = self.flows.keys().copied().collect();
+        for u in ufids {
+            let _ = self.remove_filter(u);
+        }
+        for (id, _) in std::mem::take(&mut self.catchalls).into_values() {
+            let _ = self.rt.request(&id.del_msg().emit());
+        }
+    }
+}
+
 fn ufid_text(ufid: u128) -> String {
     format!("ufid:{ufid:032x}")
 }
@@ -267,12 +389,25 @@ impl<R: Transport, C: Transport> OffloadProvider for FlowerProvider<R, C> {
                 ))
             }
         }
+        if self.upcall.is_some() && port > 0x0fff {
+            return Err(OffloadError::Failed(format!(
+                "port {port} ({ifname}): misses are tagged with the port as a VLAN id, so ports above 4095 cannot be offloaded; renumber the port"
+            )));
+        }
+        let fresh = !self.ports.values().any(|p| p.ifindex == ifindex);
         self.ports.insert(port, Port { ifname: ifname.to_string(), ifindex });
+        if fresh {
+            self.remove_stale(ifindex)?;
+            self.catchall_get(ifindex, 0)?;
+        }
         Ok(())
     }
 
     fn port_del(&mut self, port: u32) -> Result<(), OffloadError> {
-        self.ports.remove(&port);
+        if let Some(p) = self.ports.get(&port).cloned() {
+            self.catchall_put(p.ifindex, 0);
+            self.ports.remove(&port);
+        }
         Ok(())
     }
 
@@ -322,9 +457,25 @@ impl<R: Transport, C: Transport> OffloadProvider for FlowerProvider<R, C> {
             )));
         };
         let id = FilterId::of(&echo);
+        let gotos: Vec<u32> = rule
+            .actions
+            .iter()
+            .filter_map(|a| if let crate::rule::FlowerAction::GotoChain(c) = a { Some(*c) } else { None })
+            .collect();
+        for (n, c) in gotos.iter().enumerate() {
+            if let Err(e) = self.catchall_get(t.ifindex, *c) {
+                // Without it a miss in that chain would vanish into the stack.
+                for done in &gotos[..n] {
+                    self.catchall_put(t.ifindex, *done);
+                }
+                let _ = self.rt.request(&id.del_msg().emit());
+                self.prios.put(&t.prio_class);
+                return Err(e);
+            }
+        }
         let s = FilterStats::of(&echo);
         let hw = HwState { in_hw: s.in_hw, in_hw_count: s.in_hw_count, hw_packets: s.hw_packets, hw_bytes: s.hw_bytes };
-        self.flows.insert(flow.ufid, Installed { flow: flow.clone(), id, class: t.prio_class, hw });
+        self.flows.insert(flow.ufid, Installed { flow: flow.clone(), id, class: t.prio_class, hw, gotos });
         Ok(())
     }
 
@@ -479,7 +630,7 @@ mod tests {
         assert_eq!(fs.len(), 1);
         assert_eq!(cookie_ufid(&fs[0]), Some(0xa1));
         let id = p.filter_id(0xa1).unwrap();
-        assert_eq!((id.ifindex, id.chain, id.prio, id.protocol), (11, 0, 1, 0x0800));
+        assert_eq!((id.ifindex, id.chain, id.prio, id.protocol), (11, 0, PRIO_BASE, 0x0800));
         assert_eq!(id.handle, fs[0].tcm.handle);
         assert_eq!(p.hw_state(0xa1).map(|h| h.in_hw), Some(true));
         assert_eq!(p.flow_dump().unwrap().len(), 1);
@@ -592,6 +743,65 @@ mod tests {
         let chains: Vec<u32> = k.filters().iter().map(|m| m.chain()).collect();
         assert_eq!(chains, vec![0, 3]);
         assert!(k.filters().iter().all(|m| m.tcm.ifindex == 11));
+    }
+
+    #[test]
+    fn misses_go_to_the_upcall_device_through_per_chain_catch_alls() {
+        let k = FakeKernel::new(&[("rep1", 11), ("rep2", 12), ("up0", 20)], Hw::Accept);
+        let mut p = FlowerProvider::new(k.clone(), k.clone(), TcPolicy::SkipSw, CtTimeouts::default(), clock);
+        p.set_upcall("up0").unwrap();
+        p.port_add(1, "rep1").unwrap();
+        p.port_add(2, "rep2").unwrap();
+        let catchalls = |k: &FakeKernel| {
+            let mut v: Vec<(i32, u32)> = k
+                .filters()
+                .iter()
+                .filter(|m| m.tcm.prio() == CATCHALL_PRIO)
+                .map(|m| (m.tcm.ifindex, m.chain()))
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        assert_eq!(catchalls(&k), vec![(11, 0), (12, 0)]);
+        let c = k.filters().into_iter().find(|m| m.tcm.ifindex == 12).unwrap();
+        // Software only, whatever the policy; tag = port 2 in an 802.1ad header; out to up0.
+        assert_eq!(c.flower_flags() & TCA_CLS_FLAGS_SKIP_HW, TCA_CLS_FLAGS_SKIP_HW);
+        let push = crate::rule::FlowerAction::VlanPush { vid: 2, prio: 0, tpid: ETH_P_8021AD }.to_tc(1);
+        let out = crate::rule::FlowerAction::Mirred { redirect: true, ifindex: 20 }.to_tc(2);
+        assert_eq!(c.actions()[0].options(), push.options());
+        assert_eq!(c.actions()[1].options(), out.options());
+
+        // A flow that recirculates into chain 3 brings chain 3's catch-all, two share it.
+        let ct = CtAction { zone: 5, ..Default::default() };
+        p.flow_put(&flow(1, 2, vec![Action::Ct(ct.clone()), Action::Recirc(3)])).unwrap();
+        p.flow_put(&flow(2, 3, vec![Action::Ct(ct), Action::Recirc(3)])).unwrap();
+        assert_eq!(catchalls(&k), vec![(11, 0), (11, 3), (12, 0)]);
+        p.flow_del(1).unwrap();
+        assert_eq!(catchalls(&k), vec![(11, 0), (11, 3), (12, 0)]);
+        p.flow_del(2).unwrap();
+        assert_eq!(catchalls(&k), vec![(11, 0), (12, 0)]);
+        p.port_del(2).unwrap();
+        assert_eq!(catchalls(&k), vec![(11, 0)]);
+        // A stopping daemon removes its filters.
+        p.flow_put(&flow(3, 2, vec![Action::Output(1)])).unwrap();
+        drop(p);
+        assert!(k.filters().is_empty(), "{:?}", k.filters());
+    }
+
+    #[test]
+    fn a_new_daemon_removes_what_a_crashed_one_left() {
+        let (k, mut p) = setup(Hw::Accept, TcPolicy::None);
+        p.flow_put(&flow(1, 2, vec![Action::Output(2)])).unwrap();
+        p.flow_put(&flow(2, 3, vec![Action::Output(2)])).unwrap();
+        std::mem::forget(p); // crash: nothing cleaned up
+        assert_eq!(k.filters().len(), 2);
+        let mut p = FlowerProvider::new(k.clone(), k.clone(), TcPolicy::None, CtTimeouts::default(), clock);
+        p.port_add(1, "rep1").unwrap();
+        assert!(k.filters().is_empty());
+        // The same flow installs again (no EEXIST from a leftover).
+        p.port_add(2, "rep2").unwrap();
+        p.flow_put(&flow(1, 2, vec![Action::Output(2)])).unwrap();
+        assert_eq!(k.filters().len(), 1);
     }
 
     #[test]

@@ -30,7 +30,8 @@
 //! exactly (in_port, recirc id, IP protocol, VLAN id/PCP), the VLAN DEI bit,
 //! a second VLAN tag, `+new`/`+inv`/`+rel` and NAT state (hwol's userspace
 //! conntrack decides those), `ct(nat)`, `ct(helper)`, `userspace`,
-//! `set(skb_mark/skb_priority)`, anything after a `recirc`, and rewrites
+//! `set(skb_mark/skb_priority)`, anything after a `recirc`, a `recirc` after
+//! a header rewrite or VLAN push/pop, and rewrites
 //! whose checksum update needs an IP protocol the megaflow does not pin.
 
 use hwol_flow::{ct_state, nw_frag, Action, FlowKey, SetAction};
@@ -571,7 +572,19 @@ fn translate_actions(
                 })?;
                 out.push(FlowerAction::Mirred { redirect: last, ifindex });
             }
-            Action::Recirc(id) => out.push(FlowerAction::GotoChain(*id)),
+            Action::Recirc(id) => {
+                // A packet that misses in the target chain goes to hwol's
+                // slow path, which starts over from recirc_id(0): it must
+                // arrive as it came in.
+                let modifies = |b: &Action| matches!(b, Action::Set { .. } | Action::PushVlan { .. } | Action::PopVlan);
+                if flow.actions[..i].iter().any(modifies) {
+                    return Err(refuse_action(
+                        a,
+                        "a recirc after a header rewrite (a miss would reach software rewritten)",
+                    ));
+                }
+                out.push(FlowerAction::GotoChain(*id));
+            }
             Action::Ct(ct) => {
                 if ct.nat.is_some() {
                     return Err(refuse_action(a, "ct nat is not offloaded"));
@@ -731,6 +744,8 @@ mod tests {
             NotOffloadedReason::UnsupportedAction { action } if action.contains("ct nat")));
         assert!(matches!(refusal(&flow(vec![Action::Recirc(1), Action::Output(2)])),
             NotOffloadedReason::UnsupportedAction { action } if action.contains("after a recirc")));
+        assert!(matches!(refusal(&flow(vec![Action::PopVlan, Action::Recirc(2)])),
+            NotOffloadedReason::UnsupportedAction { action } if action.contains("header rewrite")));
         assert!(matches!(refusal(&flow(vec![Action::PushVlan { tpid: 0x8100, tci: 0x1000 }])),
             NotOffloadedReason::UnsupportedAction { action } if action.contains("DEI")));
         let set = SetAction::SkbMark(Masked::new(1, !0));
