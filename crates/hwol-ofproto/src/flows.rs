@@ -37,7 +37,9 @@ impl FlowFilter {
         FlowFilter::default()
     }
 
-    fn selects(&self, r: &Rule, strict: bool) -> bool {
+    /// Whether the filter selects rule `r` (`strict`: same match and
+    /// priority; loose: the rule is at least as specific as the filter).
+    pub fn selects(&self, r: &Rule, strict: bool) -> bool {
         if self.table.is_some_and(|t| t != r.spec.table) {
             return false;
         }

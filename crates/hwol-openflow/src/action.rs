@@ -158,3 +158,21 @@ pub enum OfAction {
     /// `note:hex`: carried, does nothing.
     Note(Vec<u8>),
 }
+
+impl OfAction {
+    /// The action that outputs to port `p`: the reserved ports (`IN_PORT`,
+    /// `NORMAL`, `FLOOD`, `ALL`, `CONTROLLER`, `LOCAL`) get their own
+    /// variants, every other number is [`OfAction::Output`].
+    pub fn output_to(p: u32) -> OfAction {
+        use crate::ofp_port;
+        match p {
+            ofp_port::IN_PORT => OfAction::InPort,
+            ofp_port::NORMAL => OfAction::Normal,
+            ofp_port::FLOOD => OfAction::Flood,
+            ofp_port::ALL => OfAction::All,
+            ofp_port::CONTROLLER => OfAction::Controller,
+            ofp_port::LOCAL => OfAction::Local,
+            n => OfAction::Output(n),
+        }
+    }
+}

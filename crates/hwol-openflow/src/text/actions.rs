@@ -55,18 +55,10 @@ const UNSUPPORTED: &[&str] = &[
 ];
 
 fn port_action(n: u32, what: &str, text: &str) -> Result<OfAction, Error> {
-    Ok(match n {
-        ofp_port::IN_PORT => OfAction::InPort,
-        ofp_port::NORMAL => OfAction::Normal,
-        ofp_port::FLOOD => OfAction::Flood,
-        ofp_port::ALL => OfAction::All,
-        ofp_port::CONTROLLER => OfAction::Controller,
-        ofp_port::LOCAL => OfAction::Local,
-        ofp_port::TABLE | ofp_port::NONE => {
-            return Err(Error::invalid(what, format!("{text} is not a port a flow can output to")))
-        }
-        n => OfAction::Output(n),
-    })
+    if n == ofp_port::TABLE || n == ofp_port::NONE {
+        return Err(Error::invalid(what, format!("{text} is not a port a flow can output to")));
+    }
+    Ok(OfAction::output_to(n))
 }
 
 fn no_arg(key: &str, value: &str, a: OfAction) -> Result<OfAction, Error> {
