@@ -10,7 +10,8 @@
 //!   "rundir": "/run/hwol",                 // where hwol-vswitchd's pidfile and socket are
 //!   "sysfsRoot": "/",                      // root of /sys (tests point it at a fixture tree)
 //!   "stateDir": "/var/lib/cni/hwol-cni",   // the plugin's per-attachment records and locks
-//!   "debugFailAfter": "ipam"               // tests only: fail after this ADD step
+//!   "debugFailAfter": "ipam",              // tests only: fail after this ADD step
+//!   "debugNoRollback": true                // tests only: ...and exit as if killed (no rollback)
 //! }
 //! ```
 //!
@@ -81,6 +82,9 @@ pub struct NetConf {
     pub state_dir: PathBuf,
     /// `debugFailAfter`.
     pub fail_after: Option<Step>,
+    /// `debugNoRollback`: an injected failure skips the rollback, like a
+    /// plugin killed mid-ADD (the runtime's DEL must then clean up).
+    pub no_rollback: bool,
     /// `prevResult`, parsed.
     pub prev_result: Option<CniResult>,
     /// `cni.dev/valid-attachments` (GC): (container id, ifname) pairs.
@@ -200,6 +204,11 @@ impl NetConf {
                 )
             })?),
         };
+        let no_rollback = match raw.get("debugNoRollback") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => return Err(field_err("debugNoRollback", format!("must be true or false, got {other}"))),
+        };
         let prev_result = match raw.get("prevResult") {
             None | Some(Value::Null) => None,
             Some(p) => Some(CniResult::from_json(p, "prevResult")?),
@@ -233,6 +242,7 @@ impl NetConf {
             sysfs_root: path("sysfsRoot", "/")?,
             state_dir: path("stateDir", DEFAULT_STATE_DIR)?,
             fail_after,
+            no_rollback,
             prev_result,
             valid_attachments,
             raw,

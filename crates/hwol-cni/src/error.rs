@@ -110,6 +110,31 @@ impl Error {
         }
     }
 
+    /// The same error with `more` appended to its message.
+    pub fn append(self, more: &str) -> Error {
+        use Error::*;
+        let f = |m: String| format!("{m}; {more}");
+        match self {
+            IncompatibleVersion(m) => IncompatibleVersion(f(m)),
+            UnsupportedField(m) => UnsupportedField(f(m)),
+            UnknownContainer(m) => UnknownContainer(f(m)),
+            InvalidEnv(m) => InvalidEnv(f(m)),
+            Io(m) => Io(f(m)),
+            Decode(m) => Decode(f(m)),
+            InvalidConfig(m) => InvalidConfig(f(m)),
+            TryAgainLater(m) => TryAgainLater(f(m)),
+            NotAvailable(m) => NotAvailable(f(m)),
+            UnknownDevice(m) => UnknownDevice(f(m)),
+            NotSwitchdev(m) => NotSwitchdev(f(m)),
+            DeviceBusy(m) => DeviceBusy(f(m)),
+            Netlink(m) => Netlink(f(m)),
+            Ipam(m) => Ipam(f(m)),
+            Daemon(m) => Daemon(f(m)),
+            CheckFailed(m) => CheckFailed(f(m)),
+            Injected(m) => Injected(f(m)),
+        }
+    }
+
     /// The CNI error JSON: `{"cniVersion", "code", "msg", "details"}`.
     pub fn to_json(&self, cni_version: &str) -> Value {
         json!({"cniVersion": cni_version, "code": self.code(), "msg": self.msg(), "details": self.to_string()})
@@ -137,6 +162,8 @@ mod tests {
         assert_eq!(Error::InvalidConfig(String::new()).code(), 7);
         assert_eq!(Error::TryAgainLater(String::new()).code(), 11);
         assert!(Error::NotSwitchdev(String::new()).code() >= 100);
+        let e = Error::Ipam("no addresses".into()).append("rolling back also failed");
+        assert_eq!(e, Error::Ipam("no addresses; rolling back also failed".into()));
     }
 
     #[test]

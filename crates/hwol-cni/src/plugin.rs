@@ -174,12 +174,12 @@ fn add(env: &Env, conf: &NetConf) -> Result<Value> {
     st.save(&rec)?;
     match add_steps(env, conf, &st, &mut rec, &ns, &ipam_type) {
         Ok(v) => Ok(v),
+        Err(e @ Error::Injected(_)) if conf.no_rollback => {
+            Err(e.append("debugNoRollback: left as a killed plugin would (the runtime's DEL cleans up)"))
+        }
         Err(e) => match undo(env, conf, &st, &rec) {
             Ok(()) => Err(e),
-            Err(u) => Err(match e {
-                Error::Injected(m) => Error::Injected(format!("{m}; rolling back also failed: {u}")),
-                other => Error::Netlink(format!("{other}; rolling back also failed (DEL will retry): {u}")),
-            }),
+            Err(u) => Err(e.append(&format!("rolling back also failed (a DEL will finish it): {u}"))),
         },
     }
 }
@@ -259,14 +259,22 @@ fn add_steps(env: &Env, conf: &NetConf, st: &StateDir, rec: &mut Record, ns: &Ne
     let pod_name = env.pod_name().unwrap_or("");
     let mac_s = format_mac(&pod_mac);
     let ip_s = ipv4.to_string();
-    Daemon::new(&conf.rundir).pod_add(&PodPort {
+    let attached = Daemon::new(&conf.rundir).pod_add(&PodPort {
         iface: &rec.host_ifname,
         pod_namespace: ns_name,
         pod_name,
         container_id: cid,
         mac: &mac_s,
         ipv4: &ip_s,
-    })?;
+    });
+    if let Err(e) = attached {
+        if e.code() == 11 {
+            // Never reached the daemon: nothing to detach on rollback.
+            rec.steps.pop();
+            st.save(rec)?;
+        }
+        return Err(e);
+    }
     conf.maybe_fail(Step::Attach)?;
 
     let mut result = conf.prev_result.clone().unwrap_or_default();
@@ -384,12 +392,7 @@ pub fn undo(env: &Env, conf: &NetConf, st: &StateDir, rec: &Record) -> Result<()
     if rest.is_empty() {
         return Err(e);
     }
-    let msg = format!("{e}; also: {}", rest.join("; "));
-    Err(match e {
-        Error::TryAgainLater(_) => Error::TryAgainLater(msg),
-        Error::Ipam(_) => Error::Ipam(msg),
-        _ => Error::Netlink(msg),
-    })
+    Err(e.append(&format!("also: {}", rest.join("; "))))
 }
 
 /// The interface part of [`undo`].
@@ -398,9 +401,12 @@ fn restore_links(conf: &NetConf, rec: &Record) -> Result<()> {
     let moved = rec.started(Step::Move.as_str());
     match (&rec.vf_netdev, &rec.representor) {
         (Some(vf), Some(rep)) => {
-            if rec.started(Step::Rename.as_str()) && rep != &rec.host_ifname {
+            if rec.started(Step::Rename.as_str()) {
                 if let Some(l) = host.get(&rec.host_ifname)? {
-                    if host.get(rep)?.is_none() {
+                    // Chained plugins (bandwidth) shape on the host side; a
+                    // representor outlives the pod, so their qdiscs go here.
+                    host.reset_qdiscs(&l)?;
+                    if rep != &rec.host_ifname && host.get(rep)?.is_none() {
                         host.set_down(&l)?;
                         host.rename(&l, rep)?;
                         host.set_up(&l)?;

@@ -1,6 +1,7 @@
 //! Plain link operations for callers outside this crate (the CNI plugin):
 //! look up, create veth pairs, rename, set MAC/MTU/alias/up/down, move
-//! between network namespaces, add addresses and routes, list addresses.
+//! between network namespaces, add addresses and routes, list addresses,
+//! remove qdiscs.
 //!
 //! A [`Links`] is bound to the network namespace of the thread that created
 //! it (see [`crate::netns::Netns::run_in`] to work inside a pod). Every error
@@ -118,6 +119,15 @@ impl Links {
     /// The addresses on `l`, as (address, prefix length).
     pub fn addresses(&self, l: &LinkInfo) -> Result<Vec<(IpAddr, u8)>> {
         self.nl.addrs(format!("list the addresses of {}", l.name), l.index)
+    }
+
+    /// `tc qdisc del dev <l> root` and `tc qdisc del dev <l> ingress`: back
+    /// to the kernel's default queueing (what e.g. the bandwidth CNI plugin
+    /// left). Returns how many were deleted.
+    pub fn reset_qdiscs(&self, l: &LinkInfo) -> Result<usize> {
+        let root = self.nl.del_qdisc(format!("delete the root qdisc of {}", l.name), l.index, false)?;
+        let ingress = self.nl.del_qdisc(format!("delete the ingress qdisc of {}", l.name), l.index, true)?;
+        Ok(usize::from(root) + usize::from(ingress))
     }
 
     /// `ip route replace <dst>/<prefix> [via <gw>] dev <l>`.

@@ -219,6 +219,37 @@ impl Rtnl {
         self.rt.block_on(async move { h.route().add(route).replace().execute().await }).map_err(|e| nl_err(what, e))
     }
 
+    /// `tc qdisc del dev <index> root` (`ingress: false`) or `... ingress`;
+    /// true if one was deleted, false if there was none.
+    pub fn del_qdisc(&self, what: String, index: u32, ingress: bool) -> Result<bool> {
+        use netlink_packet_route::tc::TcHandle;
+        let h = self.handle.clone();
+        let r = self.rt.block_on(async move {
+            let mut req = h.qdisc().del(index as i32);
+            let m = req.message_mut();
+            if ingress {
+                m.header.parent = TcHandle::INGRESS;
+                m.header.handle = TcHandle { major: 0xffff, minor: 0 };
+            } else {
+                m.header.parent = TcHandle::ROOT;
+            }
+            req.execute().await
+        });
+        match r {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                let io = to_io(e);
+                match io.raw_os_error() {
+                    Some(libc::ENOENT) | Some(libc::EINVAL) => Ok(false),
+                    _ => {
+                        let hint = link_hint(&io);
+                        Err(Error::Netlink { op: what, source: io, hint })
+                    }
+                }
+            }
+        }
+    }
+
     /// `ip route replace default via <gw> dev <index>`.
     pub fn add_default_route(&self, what: String, index: u32, gw: Ipv4Addr) -> Result<()> {
         let route = RouteMessageBuilder::<Ipv4Addr>::new().gateway(gw).output_interface(index).build();
