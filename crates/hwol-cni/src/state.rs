@@ -44,7 +44,7 @@ pub struct Record {
     pub representor: Option<String>,
     /// The host-side name after ADD (renamed representor, or host veth).
     pub host_ifname: String,
-    /// The pod interface's MAC after ADD.
+    /// VF mode: the VF's own MAC before ADD, restored by DEL.
     pub mac: Option<String>,
     /// Steps started, in order (`ipam`, `move`, `configure`, `rename`, `attach`).
     pub steps: Vec<String>,

@@ -1,10 +1,12 @@
 //! ADD/DEL 200 times with failures injected at every step of ADD (with and
 //! without the plugin's own rollback, i.e. as if it were killed), with the
 //! netns sometimes gone before DEL, portmap and bandwidth sometimes given
-//! work; after every round nothing may be left: no address held by
-//! host-local, no plugin record, no switch port or pod flow, every VF and
-//! representor back on the host under its own name. Then concurrent ADDs
-//! and DELs of different pods. No traffic here, so it stays quick.
+//! work, the pod's MAC sometimes set (Multus' `mac` capability); after
+//! every round nothing may be left: no address held by host-local, no
+//! plugin record, no switch port or pod flow, no qdisc or ifb device, every
+//! VF and representor back on the host under its own name (and MAC). Then
+//! concurrent ADDs and DELs of different pods. No traffic here, so it stays
+//! quick.
 //!
 //! Needs root (CI runs as root); it fails, rather than skips, without it.
 
@@ -38,6 +40,9 @@ fn add_del_200_times_with_failures_injected_leaks_nothing() {
         if i % 10 == 4 {
             pod.capability_args.insert("bandwidth".into(), json!({"ingressRate": 100_000_000, "ingressBurst": 1_000_000, "egressRate": 100_000_000, "egressBurst": 1_000_000}));
         }
+        if i % 10 == 6 || i % 10 == 3 {
+            pod.capability_args.insert("mac".into(), json!(format!("02:cc:00:00:{:02x}:{:02x}", i / 256, i % 256)));
+        }
         if i % 10 == 8 {
             pod.capability_args.insert(
                 "portMappings".into(),
@@ -49,6 +54,11 @@ fn add_del_200_times_with_failures_injected_leaks_nothing() {
             Ok(r) => {
                 assert_eq!(step, None, "{what}: ADD succeeded despite the injected failure");
                 ok += 1;
+                if let Some(m) = pod.capability_args.get("mac") {
+                    assert_eq!(&r["interfaces"][1]["mac"], m, "{what}: the pod's MAC is not the one asked for");
+                    let inside = sh("ip", &["netns", "exec", &pod.netns_name, "cat", "/sys/class/net/eth0/address"]);
+                    assert_eq!(inside.trim(), m.as_str().unwrap(), "{what}");
+                }
                 if version != "0.3.1" {
                     rt.check(&list, &pod, &r).unwrap_or_else(|e| panic!("{what}: CHECK {e:?}"));
                 }

@@ -245,7 +245,7 @@ impl Runtime {
 pub fn seed_conflist(version: &str, node: &Node, extra: Value) -> Value {
     let mut ours = json!({
         "type": "hwol-cni",
-        "capabilities": {"deviceID": true},
+        "capabilities": {"deviceID": true, "mac": true},
         "ipam": {
             "type": "host-local",
             "subnet": "192.168.1.0/24",
@@ -471,6 +471,13 @@ impl Node {
         let links = Node::host_links();
         for v in self.nic.as_ref().unwrap().vfs() {
             assert!(links.contains(&v.vf_ifname), "{what}: VF {} not back on the host", v.vf_ifname);
+            let mac = sh("cat", &[&format!("/sys/class/net/{}/address", v.vf_ifname)]);
+            assert_eq!(
+                mac.trim(),
+                hwol_netdev::emunic::format_mac(&v.vf_mac),
+                "{what}: VF {} MAC not restored",
+                v.vf_ifname
+            );
             assert!(
                 links.contains(&v.representor.ifname),
                 "{what}: representor {} not under its name",
