@@ -813,6 +813,15 @@ fn adopted_connection_is_established_mid_stream_and_still_tracks_teardown() {
     state(&ct, &fin, &lookup(7), secs(3));
     let line = dump_lines(&ct, Some(7), secs(3), false).join("\n");
     assert!(!line.contains("state=ESTABLISHED"), "{line}");
+
+    // Only the adopted connection is tracked liberally: a connection this
+    // tracker saw from its SYN still has its out-of-window segments refused.
+    let (c, s) = ([10, 0, 0, 3], [10, 0, 0, 4]);
+    assert_eq!(state(&ct, &tcp4(c, s, (40001, 80), SYN, 100, 0, 0), &commit(7), secs(4)), NEW);
+    assert_eq!(state(&ct, &tcp4(s, c, (80, 40001), SYN | ACK, 700, 101, 0), &commit(7), secs(4)), EST_RPL);
+    assert_eq!(state(&ct, &tcp4(c, s, (40001, 80), ACK, 101, 701, 0), &commit(7), secs(4)), EST);
+    let far = tcp4(c, s, (40001, 80), ACK | PSH, 101 + 50_000_000, 701, 100);
+    assert_eq!(state(&ct, &far, &lookup(7), secs(4)), INV);
 }
 
 #[test]

@@ -63,6 +63,9 @@ struct Conn {
     expiration: Duration,
     timeout: TimeoutKind,
     state: ProtoState,
+    /// Skip the TCP sequence-window check (adopted connections, whose
+    /// windows were never seen).
+    liberal: bool,
 }
 
 impl Conn {
@@ -262,7 +265,7 @@ impl Conntrack {
                 } else if p.related {
                     state = ct_state::REL | if reply { ct_state::RPL } else { 0 };
                 } else {
-                    match self.update(zone, c, &p, reply, seq_check, now) {
+                    match self.update(zone, c, &p, reply, seq_check && !c.liberal, now) {
                         Update::Valid => state = ct_state::EST | if reply { ct_state::RPL } else { 0 },
                         Update::ValidNew => state = ct_state::NEW,
                         Update::Invalid => state = ct_state::INV,
@@ -304,6 +307,7 @@ impl Conntrack {
                 expiration: now + self.timeouts.get(kind),
                 timeout: kind,
                 state: st,
+                liberal: false,
             };
             apply_mark_label(&mut c, action);
             let v = CtVerdict {
@@ -534,9 +538,10 @@ impl Conntrack {
     /// (read back from the fast path after a restart): it is entered as
     /// established in both directions — TCP peers ESTABLISHED, UDP and
     /// other protocols BIDIR, ICMP REPLY — with the given mark and label.
-    /// Its TCP windows are unknown, so adopting turns TCP sequence checking
-    /// off for the whole table (like the kernel's `nf_conntrack_tcp_be_liberal`);
-    /// the caller may turn it back on once the adopted connections are gone.
+    /// Its TCP windows are unknown, so the connection is tracked liberally:
+    /// its segments skip the sequence-window check (like the kernel's
+    /// per-connection "be liberal" flag), while every other connection keeps
+    /// the check.
     /// Returns false if the connection was already known or a limit refused it.
     pub fn adopt_established(&self, zone: u16, orig: &CtTuple, mark: u32, label: u128, now: Duration) -> bool {
         let ck = ConnKey::new(&self.key_seed, zone, orig);
@@ -560,12 +565,17 @@ impl Conntrack {
             }
             _ => (ProtoState::Other(crate::pseudo::OtherState::Bidir), TimeoutKind::OtherBidir),
         };
-        if orig.proto == hwol_wire::ipv4::proto::TCP {
-            self.set_tcp_seq_check(false);
-        }
         shard.insert(
             ck,
-            Conn { orig: *orig, mark, label, expiration: now + self.timeouts.get(timeout), timeout, state },
+            Conn {
+                orig: *orig,
+                mark,
+                label,
+                expiration: now + self.timeouts.get(timeout),
+                timeout,
+                state,
+                liberal: true,
+            },
         );
         self.changed(zone, orig);
         true
