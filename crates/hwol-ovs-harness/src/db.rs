@@ -75,11 +75,28 @@ impl OvsDb {
 
     /// Kill the server (SIGKILL) without restarting it.
     pub fn kill(&mut self) {
+        let _ = self.pause(false);
         if let Some(mut child) = self.server.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
         let _ = std::fs::remove_file(self.socket());
+    }
+
+    /// Stop (SIGSTOP) or continue (SIGCONT) the server: a stopped server
+    /// keeps its connections open but answers nothing, like a hung one.
+    pub fn pause(&self, paused: bool) -> Result<()> {
+        let Some(child) = &self.server else { return Ok(()) };
+        let sig = if paused { "-STOP" } else { "-CONT" };
+        let status = Command::new("kill")
+            .args([sig, &child.id().to_string()])
+            .status()
+            .map_err(|source| HarnessError::Io { what: format!("kill {sig} ovsdb-server"), source })?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(HarnessError::Command { command: format!("kill {sig}"), status, stderr: String::new() })
+        }
     }
 
     /// Kill the server and start it again on the same database and socket.

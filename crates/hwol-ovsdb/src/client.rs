@@ -45,6 +45,13 @@ use crate::Error;
 /// How long a connect, or a monitor request, may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Inactivity probe interval for `tcp:` remotes (OVS's default).
+const PROBE_INTERVAL: Duration = Duration::from_secs(5);
+
+fn remote_kind_needs_probes(remote: &Remote) -> bool {
+    matches!(remote, Remote::Tcp(_))
+}
+
 /// How long a write may block before the connection is declared dead.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -134,6 +141,7 @@ pub struct Connection {
     decoder: Decoder,
     backlog: VecDeque<Message>,
     next_id: u64,
+    last_rx: Instant,
 }
 
 impl Connection {
@@ -157,12 +165,24 @@ impl Connection {
             Stream::Tcp(s) => s.set_write_timeout(Some(WRITE_TIMEOUT)),
         }
         .map_err(io)?;
-        Ok(Connection { remote: remote.clone(), stream, decoder: Decoder::new(), backlog: VecDeque::new(), next_id: 1 })
+        Ok(Connection {
+            remote: remote.clone(),
+            stream,
+            decoder: Decoder::new(),
+            backlog: VecDeque::new(),
+            next_id: 1,
+            last_rx: Instant::now(),
+        })
     }
 
     /// The remote this connection goes to.
     pub fn remote(&self) -> &Remote {
         &self.remote
+    }
+
+    /// When bytes last arrived.
+    pub fn last_rx(&self) -> Instant {
+        self.last_rx
     }
 
     /// Send one message.
@@ -208,7 +228,10 @@ impl Connection {
             self.stream.set_read_timeout(Some(left)).map_err(io)?;
             match self.stream.read(&mut buf) {
                 Ok(0) => return Err(Error::Closed { remote: self.remote.to_string() }),
-                Ok(n) => self.decoder.push(&buf[..n]),
+                Ok(n) => {
+                    self.last_rx = Instant::now();
+                    self.decoder.push(&buf[..n]);
+                }
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => return Ok(None),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(io(e)),
@@ -315,12 +338,16 @@ pub struct Session {
     replica: Replica,
     backoff: Backoff,
     monitor_id: Value,
+    probe_interval: Option<Duration>,
+    /// The id and send time of an unanswered inactivity probe.
+    probe: Option<(u64, Instant)>,
 }
 
 impl Session {
     /// A session for `db` on `remote` monitoring `request`; nothing is
     /// connected until the first [`Session::poll`].
     pub fn new(remote: Remote, db: &str, request: MonitorRequest) -> Session {
+        let probe_interval = remote_kind_needs_probes(&remote).then_some(PROBE_INTERVAL);
         Session {
             remote,
             db: db.to_string(),
@@ -329,7 +356,18 @@ impl Session {
             replica: Replica::new(),
             backoff: Backoff::new(Duration::from_millis(250), Duration::from_secs(8)),
             monitor_id: json!("hwol"),
+            probe_interval,
+            probe: None,
         }
+    }
+
+    /// Send an `echo` after `interval` without input and drop the
+    /// connection if it is not answered within another `interval` (`None`:
+    /// never). The default, as in OVS: 5 s for `tcp:`, none for `unix:`
+    /// (the kernel reports a dead local peer as a closed socket; only a hung
+    /// server goes unnoticed).
+    pub fn set_probe_interval(&mut self, interval: Option<Duration>) {
+        self.probe_interval = interval;
     }
 
     /// The remote.
@@ -353,9 +391,15 @@ impl Session {
         let Some(conn) = self.conn.as_mut() else { return self.try_connect(timeout) };
         let msg = match conn.recv(timeout) {
             Ok(Some(m)) => m,
-            Ok(None) => return Event::Idle,
+            Ok(None) => return self.check_probe(),
             Err(e) => return self.lost(e),
         };
+        if let Message::Response { id, .. } = &msg {
+            if self.probe.is_some_and(|(pid, _)| *id == json!(pid)) {
+                self.probe = None;
+                return Event::Idle;
+            }
+        }
         match msg {
             Message::Notification { method, params } if method == "update" => {
                 match update_notification(&params, &self.monitor_id) {
@@ -396,8 +440,30 @@ impl Session {
         }
     }
 
+    /// Nothing arrived: send an inactivity probe, or give up on an
+    /// unanswered one.
+    fn check_probe(&mut self) -> Event {
+        let (Some(interval), Some(conn)) = (self.probe_interval, self.conn.as_mut()) else { return Event::Idle };
+        let now = Instant::now();
+        match self.probe {
+            Some((_, sent)) if conn.last_rx() > sent => self.probe = None,
+            Some((_, sent)) if now.duration_since(sent) >= interval => {
+                let what = format!("inactivity probe (echo) to {}", self.remote);
+                return self.lost(Error::Timeout { what, after: interval });
+            }
+            Some(_) => {}
+            None if now.duration_since(conn.last_rx()) >= interval => match conn.send_request("echo", json!([])) {
+                Ok(id) => self.probe = Some((id, now)),
+                Err(e) => return self.lost(e),
+            },
+            None => {}
+        }
+        Event::Idle
+    }
+
     fn lost(&mut self, error: Error) -> Event {
         self.conn = None;
+        self.probe = None;
         let retry_in = self.backoff.failed(Instant::now());
         Event::Disconnected { error, retry_in }
     }

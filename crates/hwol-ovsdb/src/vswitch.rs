@@ -332,6 +332,10 @@ pub fn plan(replica: &Replica, sw: &SwitchView) -> Plan {
     // Delete OVSDB ports no longer wanted (or no longer wanted as they are:
     // a changed ofport_request re-adds the port with the new number).
     let mut taken: BTreeSet<u32> = BTreeSet::new();
+    let leaving = |q: &SwitchPort| q.from_ovsdb && !want_ok.contains_key(q.name.as_str());
+    // Numbers a re-added port will claim (two ports asking for one number:
+    // only the first moves).
+    let mut claimed: BTreeSet<i64> = BTreeSet::new();
     for port in &sw.ports {
         let keep = match want_ok.get(port.name.as_str()) {
             None => !port.from_ovsdb,
@@ -340,7 +344,11 @@ pub fn plan(replica: &Replica, sw: &SwitchView) -> Plan {
                 match req {
                     Some(r) if port.from_ovsdb && r != i64::from(port.ofport) && w.name != sw.bridge => {
                         let r_free = (1..=i64::from(OFPP_MAX)).contains(&r)
-                            && !sw.ports.iter().any(|q| i64::from(q.ofport) == r && q.name != port.name);
+                            && !claimed.contains(&r)
+                            && !sw.ports.iter().any(|q| i64::from(q.ofport) == r && q.name != port.name && !leaving(q));
+                        if r_free {
+                            claimed.insert(r);
+                        }
                         !r_free
                     }
                     _ => true,

@@ -129,3 +129,46 @@ fn session_reconnects_after_the_server_restarts() {
     db.vsctl(10, &["--no-wait", "add-br", "br-after"]).unwrap();
     poll_until(&mut s, "reconnect and br-after", |s| s.is_connected() && bridge_names(s) == ["br-after"]);
 }
+
+#[test]
+fn a_hung_server_is_detected_by_the_inactivity_probe() {
+    let db = OvsDb::start().expect("start ovsdb-server");
+    let mut s = Session::new(Remote::parse(&db.remote()).unwrap(), DATABASE, monitor_request());
+    s.set_probe_interval(Some(Duration::from_millis(300)));
+    assert!(matches!(s.poll(Duration::from_secs(1)), Event::Connected));
+    // Answered probes keep the connection up.
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_millis(1500) {
+        let e = s.poll(Duration::from_millis(50));
+        assert!(!matches!(e, Event::Disconnected { .. }), "{e:?}");
+    }
+    db.pause(true).unwrap();
+    let events = poll_until(&mut s, "the probe to time out", |s| !s.is_connected());
+    db.pause(false).unwrap();
+    assert!(events.iter().any(|e| e.contains("inactivity probe")), "{events:?}");
+    poll_until(&mut s, "the reconnect", Session::is_connected);
+}
+
+#[test]
+fn tcp_remote() {
+    let db = OvsDb::start().expect("start ovsdb-server");
+    // A free port: bind, note it, release it, and let ovsdb-server listen there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let ctl = db.dir().join("ovsdb-server.ctl");
+    let out = std::process::Command::new("ovs-appctl")
+        .arg("-t")
+        .arg(&ctl)
+        .args(["ovsdb-server/add-remote", &format!("ptcp:{port}:127.0.0.1")])
+        .output()
+        .expect("run ovs-appctl");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let remote = Remote::parse(&format!("tcp:127.0.0.1:{port}")).unwrap();
+    let mut s = Session::new(remote, DATABASE, monitor_request());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !s.is_connected() {
+        assert!(Instant::now() < deadline, "no tcp connection: {}", db.log_tail(10));
+        s.poll(Duration::from_millis(100));
+    }
+    db.vsctl(10, &["--no-wait", "add-br", "br-tcp"]).unwrap();
+    poll_until(&mut s, "br-tcp over tcp", |s| bridge_names(s) == ["br-tcp"]);
+}
