@@ -67,8 +67,9 @@
 //! direction): tc 13.9–14.2 Gbit/s (the veth ceiling); native XDP
 //! 2.8–3.0 Gbit/s with the pods' checksum/TSO offloads off, as XDP needs.
 //!
-//! [`UpcallSocket`] reads tc misses with their port. This crate does not
-//! create devices or namespaces or run the slow path.
+//! This crate does not read the misses (the daemon does, with
+//! `hwol-netdev`'s `PacketPort::recv_copy_tagged`, which returns the port
+//! tag), create devices or namespaces, or run the slow path.
 
 #![deny(unsafe_code)]
 
@@ -76,8 +77,7 @@ mod convert;
 mod fastpath;
 pub mod layout;
 mod sys;
-pub mod upcall;
-
+pub 
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -90,7 +90,6 @@ pub use convert::{
 pub use fastpath::PIN_ROOT;
 pub use layout::{Reason, MAX_ACTIONS, MAX_CT, MAX_FLOWS, MAX_MASKS, MAX_PASSES};
 
-pub use upcall::{Upcall, UpcallSocket};
 
 use fastpath::{FastPath, Hook};
 

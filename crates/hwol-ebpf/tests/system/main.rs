@@ -9,7 +9,8 @@ use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use hwol_conntrack::CtTuple;
-use hwol_ebpf::{Reason, TcProvider, UpcallSocket, XdpProvider};
+use hwol_ebpf::{Reason, TcProvider, XdpProvider};
+use hwol_netdev::afpacket::{PacketPort, PortConfig};
 use hwol_flow::{ct_state, Action, CtAction, FlowKey, FlowMask};
 use hwol_offload::{CtOffload, FastPathStats, OffloadFlow, OffloadProvider};
 use topo::*;
@@ -57,17 +58,23 @@ fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
     cond()
 }
 
+/// The daemon's reader of misses: frame by frame, with the port tag the
+/// kernel moved to packet metadata.
+fn upcall_port(ifname: &str) -> PacketPort {
+    PacketPort::open(ifname, &PortConfig { ring: false, ..PortConfig::default() }).unwrap()
+}
+
 /// The next upcall whose frame contains `needle`, waiting at most 2 s.
-fn next_upcall(up: &UpcallSocket, needle: &[u8]) -> Option<(u32, Vec<u8>)> {
+fn next_upcall(up: &PacketPort, needle: &[u8]) -> Option<(u32, Vec<u8>)> {
     let deadline = std::time::Instant::now() + Duration::from_secs(2);
-    let mut buf = [0u8; 2048];
+    let mut buf = vec![0u8; 65536 + 64];
     while std::time::Instant::now() < deadline {
-        match up.recv(&mut buf) {
-            Ok(Some(u)) if buf[..u.len].windows(needle.len()).any(|w| w == needle) => {
-                return Some((u.port, buf[..u.len].to_vec()))
+        match up.recv_copy_tagged(&mut buf) {
+            Ok(Some((_, range, Some(tci)))) if buf[range.clone()].windows(needle.len()).any(|w| w == needle) => {
+                return Some((u32::from(tci & 0x0fff), buf[range].to_vec()))
             }
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(5)),
+            Ok(Some(_)) => {}
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
             Err(e) => panic!("reading upcalls: {e}"),
         }
     }
@@ -172,8 +179,8 @@ fn tc_forwards_with_redirect_peer_and_upcalls_misses_tagged_with_the_port() {
     assert!(on_upcall.is_empty(), "forwarded packets reached the upcall device: {on_upcall:?}");
 
     // A miss arrives on the upcall device, tagged 802.1ad with VID = in_port,
-    // and UpcallSocket gives back the port and the original frame.
-    let up = in_ns(&t.host, || UpcallSocket::open("upb").unwrap());
+    // and the daemon's reader gives back the port and the original frame.
+    let up = in_ns(&t.host, || upcall_port("upb"));
     let a = udp(&t.p1, IP1, 40102);
     a.send_to(b"tc-miss", (fmt_ip(IP_GHOST).as_str(), 9)).unwrap();
     let (port, frame) = next_upcall(&up, b"tc-miss").expect("no upcall for the miss");
@@ -246,7 +253,7 @@ fn tc_conntrack_established_connections_go_fast_others_go_to_software() {
     let upb = ifindex_in(&t.host, "upb");
     let mut p = tc_provider(&t);
     ct_flows(&mut p);
-    let up = in_ns(&t.host, || UpcallSocket::open("upb").unwrap());
+    let up = in_ns(&t.host, || upcall_port("upb"));
     let server = std::net::SocketAddrV4::new(IP2.into(), 5555);
     let listener = in_ns(&t.p2, || std::net::TcpListener::bind(server).unwrap());
 
