@@ -77,8 +77,7 @@ mod convert;
 mod fastpath;
 pub mod layout;
 mod sys;
-pub 
-use std::path::PathBuf;
+pub use std::path::PathBuf;
 use std::time::Duration;
 
 use hwol_conntrack::CtTuple;
@@ -89,7 +88,6 @@ pub use convert::{
 };
 pub use fastpath::PIN_ROOT;
 pub use layout::{Reason, MAX_ACTIONS, MAX_CT, MAX_FLOWS, MAX_MASKS, MAX_PASSES};
-
 
 use fastpath::{FastPath, Hook};
 

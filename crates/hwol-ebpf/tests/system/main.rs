@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use hwol_conntrack::CtTuple;
 use hwol_ebpf::{Reason, TcProvider, XdpProvider};
-use hwol_netdev::afpacket::{PacketPort, PortConfig};
 use hwol_flow::{ct_state, Action, CtAction, FlowKey, FlowMask};
+use hwol_netdev::afpacket::{PacketPort, PortConfig};
 use hwol_offload::{CtOffload, FastPathStats, OffloadFlow, OffloadProvider};
 use topo::*;
 
