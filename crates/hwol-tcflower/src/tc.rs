@@ -787,7 +787,8 @@ impl FilterMsg {
             info: ne_u32(b, 32),
         };
         let raw = parse_nlas(&b[hdr..len])?;
-        let flower = raw.iter().any(|a| a.ty() == TCA_KIND && a.value.starts_with(b"flower\0"));
+        let flower =
+            raw.iter().any(|a| a.ty() == TCA_KIND && String::get(TCA_KIND, &a.value).is_ok_and(|k| k == "flower"));
         let attrs = raw
             .iter()
             .map(|a| {
