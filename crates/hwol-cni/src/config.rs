@@ -10,6 +10,7 @@
 //!   "rundir": "/run/hwol",                 // where hwol-vswitchd's pidfile and socket are
 //!   "sysfsRoot": "/",                      // root of /sys (tests point it at a fixture tree)
 //!   "stateDir": "/var/lib/cni/hwol-cni",   // the plugin's per-attachment records and locks
+//!   "xdpOnVeth": false,                    // pod end of a veth set for XDP: GRO on, TX checksum off
 //!   "debugFailAfter": "ipam",              // tests only: fail after this ADD step
 //!   "debugNoRollback": true                // tests only: ...and exit as if killed (no rollback)
 //! }
@@ -80,6 +81,10 @@ pub struct NetConf {
     pub sysfs_root: PathBuf,
     /// `stateDir`.
     pub state_dir: PathBuf,
+    /// `xdpOnVeth`: the pod interface is the far end of a veth whose host
+    /// end runs the daemon's XDP fast path (veth mode, or an emulated VF), so
+    /// it needs GRO on (NAPI) and TX checksum offload off.
+    pub xdp_on_veth: bool,
     /// `debugFailAfter`.
     pub fail_after: Option<Step>,
     /// `debugNoRollback`: an injected failure skips the rollback, like a
@@ -204,11 +209,15 @@ impl NetConf {
                 )
             })?),
         };
-        let no_rollback = match raw.get("debugNoRollback") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(other) => return Err(field_err("debugNoRollback", format!("must be true or false, got {other}"))),
+        let flag = |key: &str| -> Result<bool> {
+            match raw.get(key) {
+                None | Some(Value::Null) => Ok(false),
+                Some(Value::Bool(b)) => Ok(*b),
+                Some(other) => Err(field_err(key, format!("must be true or false, got {other}"))),
+            }
         };
+        let no_rollback = flag("debugNoRollback")?;
+        let xdp_on_veth = flag("xdpOnVeth")?;
         let prev_result = match raw.get("prevResult") {
             None | Some(Value::Null) => None,
             Some(p) => Some(CniResult::from_json(p, "prevResult")?),
@@ -241,6 +250,7 @@ impl NetConf {
             rundir: path("rundir", DEFAULT_RUNDIR)?,
             sysfs_root: path("sysfsRoot", "/")?,
             state_dir: path("stateDir", DEFAULT_STATE_DIR)?,
+            xdp_on_veth,
             fail_after,
             no_rollback,
             prev_result,
@@ -326,6 +336,7 @@ mod tests {
             (r#""debugFailAfter":"later""#, "use one of record, ipam, move, configure, rename, attach"),
             (r#""runtimeConfig":{"mac":"01:00:5e:00:00:01"}"#, "runtimeConfig.mac"),
             (r#""prevResult":{"ips":[{"address":"x"}]}"#, "prevResult: ips[0]"),
+            (r#""xdpOnVeth":"yes""#, "\"xdpOnVeth\": must be true or false"),
         ];
         for (field, want) in cases {
             let e = parse(&format!(r#"{{"cniVersion":"1.0.0","name":"n","type":"hwol-cni",{field}}}"#)).unwrap_err();

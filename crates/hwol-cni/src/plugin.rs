@@ -220,9 +220,15 @@ fn add_steps(env: &Env, conf: &NetConf, st: &StateDir, rec: &mut Record, ns: &Ne
     conf.maybe_fail(Step::Move)?;
 
     step(st, rec, Step::Configure)?;
-    let (mac, mtu, res) = (conf.mac, conf.mtu, ipam_res.clone());
+    let (mac, mtu, res, xdp) = (conf.mac, conf.mtu, ipam_res.clone(), conf.xdp_on_veth);
     let (pe, ifn) = (pod_end.clone(), ifname.to_string());
-    let pod_mac = in_netns(ns, move || configure_pod(&pe, &ifn, mac, mtu, &res))?;
+    let pod_mac = in_netns(ns, move || {
+        let m = configure_pod(&pe, &ifn, mac, mtu, &res)?;
+        if xdp {
+            set_for_xdp(&ifn)?;
+        }
+        Ok(m)
+    })?;
     conf.maybe_fail(Step::Configure)?;
 
     step(st, rec, Step::Rename)?;
@@ -349,6 +355,21 @@ fn configure_pod(
     Ok(nl.get(ifname)?.map(|x| x.mac).unwrap_or(l.mac))
 }
 
+/// `ethtool -K <ifname> gro on tx off`, in the calling thread's netns: a
+/// veth peer of an XDP program must run NAPI (GRO does it) and, since XDP
+/// drops checksum-offload metadata, compute its own checksums.
+fn set_for_xdp(ifname: &str) -> Result<()> {
+    let err = |e: hwol_nic::NicError| {
+        Error::Netlink(format!("xdpOnVeth: setting {ifname} for XDP (ethtool -K {ifname} gro on tx off) failed: {e}"))
+    };
+    let mut et = hwol_nic::ethtool::Ethtool::open()
+        .map_err(err)?
+        .ok_or_else(|| Error::Netlink("xdpOnVeth: the kernel has no ethtool netlink (needs Linux 5.6+)".into()))?;
+    et.set_feature(ifname, "rx-gro", true).map_err(err)?;
+    et.set_feature(ifname, "tx-checksum-ip-generic", false).map_err(err)?;
+    Ok(())
+}
+
 /// Take back everything `rec` says was started (DEL, and a failed ADD's
 /// rollback). Idempotent; on failure the record is kept for the next DEL.
 pub fn undo(env: &Env, conf: &NetConf, st: &StateDir, rec: &Record) -> Result<()> {
@@ -424,7 +445,7 @@ fn restore_links(conf: &NetConf, rec: &Record) -> Result<()> {
                         let nl = Links::new()?;
                         for n in &names {
                             if let Some(l) = nl.get(n)? {
-                                return return_vf(&nl, &l, &vf2, mac, &hostns);
+                                return return_vf(&nl, &l, &vf2, &hostns);
                             }
                         }
                         Ok(())
@@ -465,7 +486,8 @@ fn restore_links(conf: &NetConf, rec: &Record) -> Result<()> {
     Ok(())
 }
 
-fn return_vf(nl: &Links, l: &LinkInfo, vf: &str, _mac: Option<[u8; 6]>, hostns: &File) -> Result<()> {
+/// In the pod: VF down, its host name back, moved to the host netns.
+fn return_vf(nl: &Links, l: &LinkInfo, vf: &str, hostns: &File) -> Result<()> {
     nl.set_down(l)?;
     if l.name != vf {
         nl.rename(l, vf)?;
