@@ -116,6 +116,7 @@ impl DevicePlugin for Service {
                 tokio::select! {
                     r = pools.changed() => if r.is_err() { return },
                     _ = stop.wait_for(|s| *s) => return,
+                    _ = tx.closed() => return,
                 }
             }
         });

@@ -4,7 +4,8 @@
 //! under it is read:
 //!
 //! - `bus/pci/devices/<addr>` for every PCI function; kept when `class` is a
-//!   network controller (`0x02xxxx`) and the function is not an SR-IOV PF
+//!   network controller (`0x02xxxx`; a tree without `class` files, as
+//!   some synthesized fixtures are, counts functions with a netdev) and the function is not an SR-IOV PF
 //!   (a PF has `sriov_totalvfs`; its VFs are what pods get);
 //! - `vendor`, `device` (`0x15b3` → `15b3`), `driver` (the basename of the
 //!   link), `numa_node` (`-1` means no affinity);
@@ -160,9 +161,13 @@ fn uplink(net: &Path) -> Option<String> {
 }
 
 fn read_device(path: &Path, pci_address: String) -> Option<PciNetDevice> {
-    let class = read_trimmed(&path.join("class"))?;
-    let class = u32::from_str_radix(class.trim_start_matches("0x"), 16).ok()?;
-    if class >> 16 != 0x02 || path.join("sriov_totalvfs").exists() {
+    let is_net = match read_trimmed(&path.join("class")) {
+        Some(class) => u32::from_str_radix(class.trim_start_matches("0x"), 16).ok()? >> 16 == 0x02,
+        // The kernel always writes `class`; trees synthesized for tests may
+        // leave it out, and then a function with a netdev is a network one.
+        None => path.join("net").is_dir(),
+    };
+    if !is_net || path.join("sriov_totalvfs").exists() {
         return None;
     }
     let numa_node = read_trimmed(&path.join("numa_node")).and_then(|s| s.parse::<i64>().ok()).and_then(|n| {

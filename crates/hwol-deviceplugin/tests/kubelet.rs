@@ -319,3 +319,33 @@ async fn polling_loop_handles_restart_reload_and_removal() {
         .collect();
     assert_eq!(sockets, ["kubelet.sock"], "the plugin removed its socket on shutdown");
 }
+
+/// The NIC crate's ConnectX-5 switchdev fixture (two PFs sharing a switch,
+/// representors under the PFs, no `class`, `numa_node` or RDMA files): the
+/// seed's selectors, without `isRdma` (the tree has no RDMA devices),
+/// advertise its three VFs, with no NUMA affinity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nic_crate_switchdev_fixture() {
+    let sys = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../hwol-nic/tests/fixtures/cx5-switchdev/sys");
+    let devs = hwol_deviceplugin::sysfs::Sysfs::new(&sys).scan().unwrap();
+    let seen: Vec<(&str, Option<&str>, Option<u32>)> =
+        devs.iter().map(|d| (d.pci_address.as_str(), d.pf_netdev.as_deref(), d.vf_index)).collect();
+    assert_eq!(
+        seen,
+        [
+            ("0000:03:00.2", Some("enp3s0f0np0"), Some(0)),
+            ("0000:03:00.3", Some("enp3s0f0np0"), Some(1)),
+            ("0000:03:00.4", Some("enp3s0f1np1"), Some(0)),
+        ],
+        "VFs only, each with its PF's uplink (not a representor)"
+    );
+
+    let node = Node::new(&SEED_CONFIG.replace("\"isRdma\": true,", "")).await;
+    let opts = Options { sysfs_root: sys, ..node.options(Duration::from_secs(3600)) };
+    let mut m = Manager::new(opts).unwrap();
+    m.tick().await;
+    let devs = node.healthy(RESOURCE, &["0000:03:00.2", "0000:03:00.3", "0000:03:00.4"]).await;
+    assert!(devs.iter().all(|d| d.topology.is_none()));
+    let r = node.kubelet.allocate(RESOURCE, &["0000:03:00.4"]).await.unwrap();
+    assert_eq!(r.envs[ENV], "0000:03:00.4");
+}
