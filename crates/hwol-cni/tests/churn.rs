@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{seed_conflist, sh, Node, Runtime};
+use common::{seed_conflist, sh, Node, PortmapChains, Runtime};
 use serde_json::json;
 
 const STEPS: [Option<&str>; 7] =
@@ -20,6 +20,7 @@ const STEPS: [Option<&str>; 7] =
 
 #[test]
 fn add_del_200_times_with_failures_injected_leaks_nothing() {
+    let _chains = PortmapChains::new();
     let mut node = Node::new("hcc", 2, "none");
     let rt = Runtime::new(&node.dir);
     let base_flows = node.n_flows();

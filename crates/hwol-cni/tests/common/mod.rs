@@ -75,11 +75,23 @@ impl Pod {
     }
 }
 
-/// The CNI side of a runtime with Multus in front.
+/// The CNI side of a runtime with Multus in front. Pods added and not yet
+/// deleted are deleted (whole chain) on drop, so a failing test leaves no
+/// leases, portmap rules or ifb devices; drop it before the [`Node`].
 pub struct Runtime {
     /// CNI_PATH: our bin dir (a link to the plugin under test), then Debian's.
     pub cni_path: String,
     bin_dir: PathBuf,
+    live: std::sync::Mutex<Vec<(Value, Pod)>>,
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        let live = std::mem::take(&mut *self.live.lock().unwrap_or_else(|e| e.into_inner()));
+        for (list, pod) in live {
+            let _ = self.del(&list, &pod, None);
+        }
+    }
 }
 
 /// A plugin's error JSON (or what it printed instead), with the plugin's type.
@@ -101,7 +113,7 @@ impl Runtime {
         std::fs::create_dir_all(&bin_dir).unwrap();
         let _ = std::fs::remove_file(bin_dir.join("hwol-cni"));
         std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_hwol-cni"), bin_dir.join("hwol-cni")).unwrap();
-        Runtime { cni_path: format!("{}:{DEBIAN_CNI_DIR}", bin_dir.display()), bin_dir }
+        Runtime { cni_path: format!("{}:{DEBIAN_CNI_DIR}", bin_dir.display()), bin_dir, live: Default::default() }
     }
 
     fn find(&self, t: &str) -> PathBuf {
@@ -188,6 +200,7 @@ impl Runtime {
     /// ADD of the whole chain; on failure, DEL of the whole chain (as a
     /// runtime tears the sandbox network down) and the error.
     pub fn add(&self, list: &Value, pod: &Pod) -> Result<Value, PluginError> {
+        self.live.lock().unwrap().push((list.clone(), pod.clone()));
         let n = list["plugins"].as_array().unwrap().len();
         let mut prev: Option<Value> = None;
         for i in 0..n {
@@ -207,6 +220,11 @@ impl Runtime {
     /// if one fails (the first error is returned).
     pub fn del(&self, list: &Value, pod: &Pod, cached: Option<&Value>) -> Result<(), PluginError> {
         let n = list["plugins"].as_array().unwrap().len();
+        let done = |r: &Result<(), PluginError>| {
+            if r.is_ok() {
+                self.live.lock().unwrap_or_else(|e| e.into_inner()).retain(|(_, p)| p.container_id != pod.container_id);
+            }
+        };
         let prev = if Self::version_ge_040(list) { cached } else { None };
         let mut first = None;
         for i in (0..n).rev() {
@@ -215,7 +233,9 @@ impl Runtime {
                 first.get_or_insert(e);
             }
         }
-        first.map_or(Ok(()), Err)
+        let r = first.map_or(Ok(()), Err);
+        done(&r);
+        r
     }
 
     /// CHECK of the whole chain with the cached result.
@@ -498,5 +518,44 @@ impl Node {
         // The bandwidth plugin's ifb devices are named bwp<hash of the container id>.
         let ifbs: Vec<&String> = links.iter().filter(|l| l.starts_with("bwp")).collect();
         assert!(ifbs.is_empty(), "{what}: ifb devices left: {ifbs:?}");
+    }
+}
+
+/// portmap's node-wide nat chains (`CNI-HOSTPORT-*` and the jumps to them):
+/// if they were not there when the guard was made, they are removed on drop
+/// (once no pod's rules are left in them).
+pub struct PortmapChains {
+    existed: bool,
+}
+
+const PORTMAP_JUMPS: [&[&str]; 3] = [
+    &["PREROUTING", "-m", "addrtype", "--dst-type", "LOCAL", "-j", "CNI-HOSTPORT-DNAT"],
+    &["OUTPUT", "-m", "addrtype", "--dst-type", "LOCAL", "-j", "CNI-HOSTPORT-DNAT"],
+    &["POSTROUTING", "-m", "comment", "--comment", "CNI portfwd requiring masquerade", "-j", "CNI-HOSTPORT-MASQ"],
+];
+
+impl PortmapChains {
+    pub fn new() -> PortmapChains {
+        PortmapChains { existed: sh("iptables-save", &["-t", "nat"]).contains(":CNI-HOSTPORT-DNAT") }
+    }
+}
+
+impl Drop for PortmapChains {
+    fn drop(&mut self) {
+        if self.existed || sh("iptables-save", &["-t", "nat"]).contains("CNI-DN-") {
+            return;
+        }
+        let ipt = |args: &[&str]| {
+            let _ = Command::new("iptables").arg("-t").arg("nat").args(args).stderr(Stdio::null()).status();
+        };
+        for j in PORTMAP_JUMPS {
+            let mut a = vec!["-D"];
+            a.extend_from_slice(j);
+            ipt(&a);
+        }
+        for c in ["CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-MASQ", "CNI-HOSTPORT-SETMARK"] {
+            ipt(&["-F", c]);
+            ipt(&["-X", c]);
+        }
     }
 }
