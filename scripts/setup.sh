@@ -21,6 +21,8 @@ APT_PACKAGES=(
     conntrack strace
     # the CNI plugin's tests: Debian's host-local, portmap and bandwidth in /usr/lib/cni
     containernetworking-plugins
+    # the OVSDB system test pings through hwol while ovsdb-server is down
+    iputils-ping
 )
 
 say() { printf '[setup] %s\n' "$*"; }

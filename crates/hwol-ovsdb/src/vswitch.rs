@@ -96,6 +96,8 @@ pub struct SwitchPort {
     pub ofport: u32,
     /// Whether it was added from OVSDB (and so may be deleted from OVSDB).
     pub from_ovsdb: bool,
+    /// Its metadata (the Interface's `external_ids` for a port from OVSDB).
+    pub external_ids: BTreeMap<String, String>,
 }
 
 /// The switch as the daemon has it.
@@ -171,6 +173,8 @@ pub struct Plan {
     pub del: Vec<String>,
     /// Ports to add.
     pub add: Vec<AddPort>,
+    /// Ports from OVSDB whose Interface `external_ids` changed: the new map.
+    pub update_ids: Vec<(String, BTreeMap<String, String>)>,
     /// Interfaces refused without trying, by name, with their `error` text.
     pub refused: BTreeMap<String, String>,
     /// Settings from `other_config`.
@@ -182,7 +186,7 @@ pub struct Plan {
 impl Plan {
     /// Whether the plan changes the switch.
     pub fn changes_switch(&self) -> bool {
-        self.bridge.is_some() || !self.del.is_empty() || !self.add.is_empty()
+        self.bridge.is_some() || !self.del.is_empty() || !self.add.is_empty() || !self.update_ids.is_empty()
     }
 }
 
@@ -329,36 +333,61 @@ pub fn plan(replica: &Replica, sw: &SwitchView) -> Plan {
             p.refused.insert(w.name.to_string(), e.clone());
         }
     }
-    // Delete OVSDB ports no longer wanted (or no longer wanted as they are:
-    // a changed ofport_request re-adds the port with the new number).
+    // Delete OVSDB ports no longer wanted, and ports whose `ofport_request`
+    // asks for a number that is free, or becomes free as other ports leave
+    // or move (moves cascade, so iterate to a fixed point): those are
+    // re-added with it. Of two ports asking for one number only the first
+    // moves.
     let mut taken: BTreeSet<u32> = BTreeSet::new();
-    let leaving = |q: &SwitchPort| q.from_ovsdb && !want_ok.contains_key(q.name.as_str());
-    // Numbers a re-added port will claim (two ports asking for one number:
-    // only the first moves).
+    let leaving: BTreeSet<&str> = sw
+        .ports
+        .iter()
+        .filter(|q| q.from_ovsdb && !want_ok.contains_key(q.name.as_str()))
+        .map(|q| q.name.as_str())
+        .collect();
+    let mut moving: BTreeSet<&str> = BTreeSet::new();
     let mut claimed: BTreeSet<i64> = BTreeSet::new();
-    for port in &sw.ports {
-        let keep = match want_ok.get(port.name.as_str()) {
-            None => !port.from_ovsdb,
-            Some(w) => {
-                let req = w.row.get("ofport_request").and_then(Datum::as_i64);
-                match req {
-                    Some(r) if port.from_ovsdb && r != i64::from(port.ofport) && w.name != sw.bridge => {
-                        let r_free = (1..=i64::from(OFPP_MAX)).contains(&r)
-                            && !claimed.contains(&r)
-                            && !sw.ports.iter().any(|q| i64::from(q.ofport) == r && q.name != port.name && !leaving(q));
-                        if r_free {
-                            claimed.insert(r);
-                        }
-                        !r_free
-                    }
-                    _ => true,
-                }
+    loop {
+        let mut changed = false;
+        for port in &sw.ports {
+            let name = port.name.as_str();
+            if !port.from_ovsdb || name == sw.bridge || leaving.contains(name) || moving.contains(name) {
+                continue;
             }
-        };
-        if keep {
-            taken.insert(port.ofport);
-        } else {
+            let Some(r) = want_ok.get(name).and_then(|w| w.row.get("ofport_request")).and_then(Datum::as_i64) else {
+                continue;
+            };
+            if r == i64::from(port.ofport) || !(1..=i64::from(OFPP_MAX)).contains(&r) || claimed.contains(&r) {
+                continue;
+            }
+            let held = sw.ports.iter().any(|q| {
+                i64::from(q.ofport) == r
+                    && q.name != port.name
+                    && !leaving.contains(q.name.as_str())
+                    && !moving.contains(q.name.as_str())
+            });
+            if !held {
+                moving.insert(name);
+                claimed.insert(r);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for port in &sw.ports {
+        let name = port.name.as_str();
+        if leaving.contains(name) || moving.contains(name) {
             p.del.push(port.name.clone());
+            continue;
+        }
+        taken.insert(port.ofport);
+        if let Some(w) = want_ok.get(name).filter(|_| port.from_ovsdb && name != sw.bridge) {
+            let ids = w.row.get("external_ids").map(Datum::to_string_map).unwrap_or_default();
+            if ids != port.external_ids {
+                p.update_ids.push((port.name.clone(), ids));
+            }
         }
     }
     let present: BTreeSet<&str> =
@@ -552,7 +581,12 @@ mod tests {
             bridge_in_db: in_db,
             ports: ports
                 .iter()
-                .map(|(n, o, f)| SwitchPort { name: n.to_string(), ofport: *o, from_ovsdb: *f })
+                .map(|(n, o, f)| SwitchPort {
+                    name: n.to_string(),
+                    ofport: *o,
+                    from_ovsdb: *f,
+                    external_ids: [("iface-id".to_string(), n.to_string())].into(),
+                })
                 .collect(),
             last_auto: 0,
             devices: ["p1", "p2", "p3", "p4", "p5", "cfg", "vx", "e1", "a", "b"].map(String::from).into(),
@@ -570,7 +604,12 @@ mod tests {
         };
         after.ports.retain(|q| !p.del.contains(&q.name));
         for a in &p.add {
-            after.ports.push(SwitchPort { name: a.name.clone(), ofport: a.ofport, from_ovsdb: true });
+            after.ports.push(SwitchPort {
+                name: a.name.clone(),
+                ofport: a.ofport,
+                from_ovsdb: true,
+                external_ids: a.external_ids.clone(),
+            });
         }
         let mut out = Outcome { datapath_id: Some("0000aabbccddeeff".into()), ..Outcome::default() };
         for q in &after.ports {
@@ -695,6 +734,24 @@ mod tests {
         let p = plan(&r, &view(&[], true));
         assert_eq!(p.refused["gone"], "could not open network device gone (No such device)");
         assert_eq!((p.add[0].name.as_str(), p.add[0].ofport), ("p1", 1));
+    }
+
+    #[test]
+    fn changed_external_ids_are_passed_on() {
+        let mut r = replica(&[("br-int", &[("p1", "", None)])], json!(["map", []]), 1);
+        let v = view(&[("p1", 1, true)], true);
+        assert!(!plan(&r, &v).changes_switch(), "same ids: nothing to do");
+        let (iu, _) = r.rows("Interface").next().map(|(u, row)| (u.clone(), row.clone())).unwrap();
+        let ops = [Operation::Update {
+            table: "Interface".into(),
+            conditions: vec![Condition::uuid(&iu)],
+            row: [("external_ids".to_string(), Datum::string_map([("iface-id", "p1"), ("attached-mac", "aa")]))].into(),
+        }];
+        apply_ops(&mut r, &ops);
+        let p = plan(&r, &v);
+        assert_eq!(p.update_ids.len(), 1);
+        assert_eq!(p.update_ids[0].1.get("attached-mac").map(String::as_str), Some("aa"));
+        assert!(p.add.is_empty() && p.del.is_empty());
     }
 
     #[test]

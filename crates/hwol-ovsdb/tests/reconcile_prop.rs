@@ -92,7 +92,12 @@ fn run(db: &Db, sw: &mut SwitchView) -> (Vec<Operation>, bool) {
     sw.ports.retain(|q| !p.del.contains(&q.name));
     for a in &p.add {
         assert!(!sw.ports.iter().any(|q| q.ofport == a.ofport), "{} given {} which is taken", a.name, a.ofport);
-        sw.ports.push(SwitchPort { name: a.name.clone(), ofport: a.ofport, from_ovsdb: true });
+        sw.ports.push(SwitchPort {
+            name: a.name.clone(),
+            ofport: a.ofport,
+            from_ovsdb: true,
+            external_ids: a.external_ids.clone(),
+        });
         if a.auto {
             sw.last_auto = a.ofport;
         }

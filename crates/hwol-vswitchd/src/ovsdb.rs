@@ -329,11 +329,17 @@ impl Edge {
                 .node
                 .ports()
                 .into_iter()
-                .map(|p| SwitchPort { from_ovsdb: self.managed.contains(&p.name), name: p.name, ofport: p.ofport })
+                .map(|p| SwitchPort {
+                    from_ovsdb: self.managed.contains(&p.name),
+                    name: p.name,
+                    ofport: p.ofport,
+                    external_ids: p.external_ids,
+                })
                 .chain(self.taps.iter().filter(|t| **t == bridge).map(|t| SwitchPort {
                     name: t.clone(),
                     ofport: OFPP_LOCAL,
                     from_ovsdb: true,
+                    external_ids: BTreeMap::new(),
                 }))
                 .collect(),
             last_auto: self.last_auto,
@@ -369,6 +375,15 @@ impl Edge {
                 del_tap(name);
             }
             info!(port = %name, "port deleted (OVSDB)");
+        }
+        for (name, ids) in &p.update_ids {
+            // add_port is idempotent per name: it keeps the number and takes the new metadata.
+            if let Some(port) = view.ports.iter().find(|q| &q.name == name) {
+                match self.node.add_port(name, Some(port.ofport), ids.clone()) {
+                    Ok(_) => info!(port = %name, "external_ids updated (OVSDB)"),
+                    Err(e) => warn!(port = %name, error = %e, "could not update external_ids"),
+                }
+            }
         }
         let mut outcome = Outcome { failed: p.refused.clone(), ..Outcome::default() };
         for add in &p.add {

@@ -328,3 +328,37 @@ fn settings_second_bridge_and_reconnect() {
     // The numbers survive the restart (taken from the Interface rows).
     assert!(hwol.ports().contains(&("vr3".to_string(), vr3)), "{:?}", hwol.ports());
 }
+
+/// `ping` from `ns` to `ip`: true if a reply came back.
+fn ping(ns: &Netns, ip: &str, count: &str) -> bool {
+    ns.command("ping").args(["-c", count, "-i", "0.2", "-W", "1", ip]).output().is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn forwarding_continues_while_the_database_is_away() {
+    let (sw, a, b) = (Netns::new("f"), Netns::new("fa"), Netns::new("fb"));
+    for (v, pod, ip) in [("fa", &a, "10.99.0.1/24"), ("fb", &b, "10.99.0.2/24")] {
+        sw.veth(v);
+        let peer = format!("{v}p");
+        sw.ip(&["link", "set", &peer, "netns", &pod.0]);
+        pod.ip(&["addr", "add", ip, "dev", &peer]);
+        pod.ip(&["link", "set", &peer, "up"]);
+    }
+    let dir = RmDir(tmpdir("fwd"));
+    let mut db = OvsDb::start().expect("start ovsdb-server");
+    let hwol = Hwol::start(&sw, &db, &dir.0, "");
+    vsctl(&db, &["add-br", "br-int", "--", "add-port", "br-int", "fa", "--", "add-port", "br-int", "fb"]);
+    let flows = dir.0.join("flows.txt");
+    std::fs::write(&flows, "priority=0,actions=NORMAL\n").unwrap();
+    hwol.appctl(&["hwol/add-flows", flows.to_str().unwrap()]).unwrap();
+    wait_for("a ping through hwol", || ping(&a, "10.99.0.2", "1"), &hwol);
+
+    db.kill();
+    wait_for("the disconnect", || hwol.appctl(&["ovsdb/show"]).unwrap().contains("connected: no"), &hwol);
+    assert!(ping(&a, "10.99.0.2", "3"), "forwarding stopped with the database away");
+
+    db.restart().unwrap();
+    wait_for("the reconnect", || hwol.appctl(&["ovsdb/show"]).unwrap().contains("connected: yes"), &hwol);
+    assert!(ping(&b, "10.99.0.1", "3"));
+    assert_eq!(hwol.ports().len(), 2);
+}
