@@ -519,4 +519,91 @@ mod tests {
         assert!(IpNet::parse("10.0.0.1/33").is_none());
         assert!(IpNet::parse("fd00::1/64").is_some());
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn ipnet() -> impl Strategy<Value = IpNet> {
+            prop_oneof![
+                (any::<[u8; 4]>(), 0u8..=32).prop_map(|(a, p)| IpNet { addr: IpAddr::from(a), prefix: p }),
+                (any::<[u8; 16]>(), 0u8..=128).prop_map(|(a, p)| IpNet { addr: IpAddr::from(a), prefix: p }),
+            ]
+        }
+
+        fn result() -> impl Strategy<Value = CniResult> {
+            let iface = ("[a-z0-9-]{1,15}", proptest::option::of("/var/run/netns/[a-z0-9]{1,8}")).prop_map(
+                |(name, sandbox)| Interface { name, mac: "02:00:00:00:00:01".into(), sandbox, ..Default::default() },
+            );
+            let ip = (ipnet(), proptest::option::of(any::<[u8; 4]>()), proptest::option::of(0usize..4))
+                .prop_map(|(address, gw, interface)| IpConfig { address, gateway: gw.map(IpAddr::from), interface });
+            let route = (ipnet(), proptest::option::of(any::<[u8; 4]>())).prop_map(|(dst, gw)| Route {
+                dst,
+                gw: gw.map(IpAddr::from),
+                extra: Map::new(),
+            });
+            (
+                proptest::collection::vec(iface, 0..4),
+                proptest::collection::vec(ip, 0..4),
+                proptest::collection::vec(route, 0..4),
+            )
+                .prop_map(|(interfaces, ips, routes)| CniResult {
+                    interfaces,
+                    ips,
+                    routes,
+                    dns: json!({}),
+                })
+        }
+
+        fn json_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(|n| json!(n)),
+                "[ -~]{0,20}".prop_map(Value::String),
+                Just(json!("10.0.0.1/24")),
+                Just(json!("0.3.1")),
+            ];
+            leaf.prop_recursive(3, 24, 6, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                    proptest::collection::btree_map(
+                        prop_oneof![
+                            Just("cniVersion".to_string()),
+                            Just("ips".to_string()),
+                            Just("address".to_string()),
+                            Just("interfaces".to_string()),
+                            Just("routes".to_string()),
+                            Just("dst".to_string()),
+                            Just("ipam".to_string()),
+                            Just("deviceID".to_string()),
+                            Just("runtimeConfig".to_string()),
+                            Just("prevResult".to_string()),
+                            "[a-z]{1,6}",
+                        ],
+                        inner,
+                        0..6
+                    )
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            /// Every result prints in every version and parses back to itself.
+            #[test]
+            fn results_round_trip_in_every_version(r in result()) {
+                for v in SUPPORTED {
+                    prop_assert_eq!(CniResult::from_json(&r.to_json(v), "x").unwrap(), r.clone());
+                }
+            }
+
+            /// Any JSON is answered with a result or an error, never a panic.
+            #[test]
+            fn any_json_is_parsed_or_refused(v in json_value()) {
+                let _ = CniResult::from_json(&v, "x");
+                let _ = crate::config::NetConf::parse(v.to_string().as_bytes());
+            }
+        }
+    }
 }
