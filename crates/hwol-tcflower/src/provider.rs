@@ -218,10 +218,47 @@ impl<R: Transport, C: Transport> FlowerProvider<R, C> {
     /// continues into the representor's stack, where a packet socket sees it
     /// (and, since taps run before tc, also every hit). Call before
     /// `port_add`.
+    ///
+    /// It also checks, once, that the kernel can hold hwol's rules: it adds
+    /// a clsact qdisc to `ifname` and a flower filter using act_ct, act_vlan
+    /// and act_mirred, then deletes the filter. Without cls_flower the
+    /// daemon would read only the upcall device while no rule sends
+    /// anything there, so this fails early, saying which modules are needed.
     pub fn set_upcall(&mut self, ifname: &str) -> Result<(), OffloadError> {
         let ifindex = self.rt.ifindex(ifname).map_err(|e| {
             failed(format!("upcall device {ifname}"), &e, "the daemon creates it (offload.upcall); is it there?")
         })?;
+        let need = "the kernel needs cls_flower, act_ct, act_vlan, act_mirred and sch_ingress (modprobe them)";
+        match self.rt.request(&clsact_msg(ifindex).emit()) {
+            Ok(_) => {}
+            Err(e) if e.errno() == Some(libc::EEXIST) => {}
+            Err(e) => return Err(failed(format!("adding the clsact qdisc to {ifname}"), &e, need)),
+        }
+        let probe = crate::rule::FlowerRule {
+            chain: 0,
+            prio: CATCHALL_PRIO,
+            protocol: ETH_P_ALL,
+            keys: vec![],
+            actions: vec![
+                crate::rule::FlowerAction::Ct { zone: 0, commit: false, force: false, mark: None, labels: None },
+                crate::rule::FlowerAction::VlanPush { vid: 1, prio: 0, tpid: ETH_P_8021AD },
+                crate::rule::FlowerAction::Mirred { redirect: true, ifindex: ifindex as u32 },
+            ],
+            flags: TCA_CLS_FLAGS_SKIP_HW,
+            cookie: None,
+        };
+        let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO;
+        let replies = self
+            .rt
+            .request(&probe.new_msg(ifindex, 0, flags).emit())
+            .map_err(|e| failed(format!("probing flower on {ifname}"), &e, need))?;
+        for m in replies {
+            if let Ok(f) = FilterMsg::parse(&m) {
+                if f.header.ty == RTM_NEWTFILTER {
+                    let _ = self.rt.request(&FilterId::of(&f).del_msg().emit());
+                }
+            }
+        }
         self.upcall = Some(ifindex);
         Ok(())
     }
@@ -749,7 +786,9 @@ mod tests {
     fn misses_go_to_the_upcall_device_through_per_chain_catch_alls() {
         let k = FakeKernel::new(&[("rep1", 11), ("rep2", 12), ("up0", 20)], Hw::Accept);
         let mut p = FlowerProvider::new(k.clone(), k.clone(), TcPolicy::SkipSw, CtTimeouts::default(), clock);
+        assert!(p.set_upcall("nope").unwrap_err().to_string().contains("upcall device nope"));
         p.set_upcall("up0").unwrap();
+        assert!(k.filters().is_empty(), "the probe filter is gone");
         p.port_add(1, "rep1").unwrap();
         p.port_add(2, "rep2").unwrap();
         let catchalls = |k: &FakeKernel| {

@@ -134,9 +134,19 @@ fn rtnetlink_edge_adds_clsact_and_sends_the_filter() {
         p.port_add(2, "flb").expect("port flb");
         let missing = p.port_add(3, "no-such-dev").unwrap_err();
         let put = p.flow_put(&flow());
-        (p, missing, put)
+        // The upcall probe: a flower filter with act_ct, act_vlan, act_mirred on flb.
+        let mut q = FlowerProvider::open(TcPolicy::None).expect("netlink sockets");
+        let probe = q.set_upcall("flb");
+        (p, missing, put, probe)
     });
-    let (mut p, missing, put) = res;
+    let (mut p, missing, put, probe) = res;
+    match (&put, &probe) {
+        (Ok(()), Ok(())) => {}
+        (Err(_), Err(OffloadError::Failed(e))) => {
+            assert!(e.contains("probing flower on flb") && e.contains("cls_flower"), "{e}")
+        }
+        other => panic!("flower works for one and not the other: {other:?}"),
+    }
     assert!(missing.to_string().contains("no-such-dev"), "{missing}");
     let qd = run(&["ip", "netns", "exec", &ns.0, "tc", "qdisc", "show", "dev", "fla"]);
     assert!(qd.contains("clsact"), "{qd}");
