@@ -157,12 +157,23 @@ fn add(env: &Env, conf: &NetConf) -> Result<Value> {
                 }
             }
             let d = device::discover(&conf.sysfs_root, pci)?;
-            Links::new()?.get(&d.netdev)?.ok_or_else(|| {
+            let host = Links::new()?;
+            let vf = host.get(&d.netdev)?.ok_or_else(|| {
                 Error::UnknownDevice(format!(
                     "deviceID {pci}: sysfs names its netdev {} but there is no such interface on the host",
                     d.netdev
                 ))
             })?;
+            let rep = host.get(&d.representor)?.ok_or_else(|| {
+                Error::NotSwitchdev(format!(
+                    "deviceID {pci}: sysfs names its representor {} but there is no such interface on the host",
+                    d.representor
+                ))
+            })?;
+            // What DEL puts back.
+            rec.mac = Some(format_mac(&vf.mac));
+            rec.vf_mtu = vf.mtu;
+            rec.rep_mtu = rep.mtu;
             rec.pci = Some(pci.clone());
             rec.vf_netdev = Some(d.netdev);
             rec.representor = Some(d.representor);
@@ -210,10 +221,6 @@ fn add_steps(env: &Env, conf: &NetConf, st: &StateDir, rec: &mut Record, ns: &Ne
     let l = host.get(&pod_end)?.ok_or_else(|| {
         Error::Netlink(format!("interface {pod_end} disappeared from the host before it could be moved to the pod"))
     })?;
-    if rec.pci.is_some() {
-        rec.mac = Some(format_mac(&l.mac));
-        st.save(rec)?; // the VF's own MAC, restored by DEL
-    }
     host.set_down(&l)?;
     let fd = ns.open()?;
     host.move_to_netns(&l, fd.as_fd(), &env.netns)?;
@@ -433,6 +440,11 @@ fn restore_links(conf: &NetConf, rec: &Record) -> Result<()> {
                         host.set_up(&l)?;
                     }
                 }
+                if let (Some(l), Some(m)) = (host.get(rep)?, rec.rep_mtu) {
+                    if l.mtu != Some(m) {
+                        host.set_mtu(&l, m)?;
+                    }
+                }
             }
             if moved {
                 let ns = Netns::Path(PathBuf::from(&rec.netns));
@@ -462,9 +474,12 @@ fn restore_links(conf: &NetConf, rec: &Record) -> Result<()> {
                         }
                     }
                 }
-                if let (Some(l), Some(m)) = (host.get(vf)?, mac) {
-                    if l.mac != m {
+                if let Some(l) = host.get(vf)? {
+                    if let Some(m) = mac.filter(|m| l.mac != m) {
                         host.set_mac(&l, m)?;
+                    }
+                    if let Some(m) = rec.vf_mtu.filter(|m| l.mtu != Some(*m)) {
+                        host.set_mtu(&l, m)?;
                     }
                 }
             }

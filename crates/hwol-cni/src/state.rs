@@ -46,6 +46,12 @@ pub struct Record {
     pub host_ifname: String,
     /// VF mode: the VF's own MAC before ADD, restored by DEL.
     pub mac: Option<String>,
+    /// VF mode: the VF's MTU before ADD, restored by DEL.
+    #[serde(default)]
+    pub vf_mtu: Option<u32>,
+    /// VF mode: the representor's MTU before ADD, restored by DEL.
+    #[serde(default)]
+    pub rep_mtu: Option<u32>,
     /// Steps started, in order (`ipam`, `move`, `configure`, `rename`, `attach`).
     pub steps: Vec<String>,
 }

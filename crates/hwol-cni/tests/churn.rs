@@ -1,12 +1,12 @@
 //! ADD/DEL 200 times with failures injected at every step of ADD (with and
 //! without the plugin's own rollback, i.e. as if it were killed), with the
 //! netns sometimes gone before DEL, portmap and bandwidth sometimes given
-//! work, the pod's MAC sometimes set (Multus' `mac` capability); after
-//! every round nothing may be left: no address held by host-local, no
+//! work, the pod's MAC (Multus' `mac` capability) and MTU sometimes set;
+//! after every round nothing may be left: no address held by host-local, no
 //! plugin record, no switch port or pod flow, no qdisc or ifb device, every
-//! VF and representor back on the host under its own name (and MAC). Then
-//! concurrent ADDs and DELs of different pods. No traffic here, so it stays
-//! quick.
+//! VF and representor back on the host under its own name, MAC and MTU.
+//! Then concurrent ADDs and DELs of different pods. No traffic here, so it
+//! stays quick.
 //!
 //! Needs root (CI runs as root); it fails, rather than skips, without it.
 
@@ -34,6 +34,10 @@ fn add_del_200_times_with_failures_injected_leaks_nothing() {
         if let Some(s) = step {
             extra = json!({"debugFailAfter": s, "debugNoRollback": hard});
         }
+        let mtu = (i % 10 == 3 || i % 10 == 7).then_some(1400);
+        if let Some(m) = mtu {
+            extra["mtu"] = json!(m);
+        }
         let version = if i % 5 == 0 { "0.3.1" } else { "1.0.0" };
         let list = seed_conflist(version, &node, extra);
         let name = format!("churn-pod-{i}");
@@ -55,6 +59,16 @@ fn add_del_200_times_with_failures_injected_leaks_nothing() {
             Ok(r) => {
                 assert_eq!(step, None, "{what}: ADD succeeded despite the injected failure");
                 ok += 1;
+                if let Some(m) = mtu {
+                    let inside = sh("ip", &["netns", "exec", &pod.netns_name, "cat", "/sys/class/net/eth0/mtu"]);
+                    assert_eq!(inside.trim(), m.to_string(), "{what}: pod MTU");
+                    let host = hwol_cni::names::host_ifname(Some(&name), &pod.container_id);
+                    assert_eq!(
+                        sh("cat", &[&format!("/sys/class/net/{host}/mtu")]).trim(),
+                        m.to_string(),
+                        "{what}: host MTU"
+                    );
+                }
                 if let Some(m) = pod.capability_args.get("mac") {
                     assert_eq!(&r["interfaces"][1]["mac"], m, "{what}: the pod's MAC is not the one asked for");
                     let inside = sh("ip", &["netns", "exec", &pod.netns_name, "cat", "/sys/class/net/eth0/address"]);

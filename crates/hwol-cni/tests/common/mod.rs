@@ -498,6 +498,10 @@ impl Node {
                 "{what}: VF {} MAC not restored",
                 v.vf_ifname
             );
+            for n in [&v.vf_ifname, &v.representor.ifname] {
+                let mtu = sh("cat", &[&format!("/sys/class/net/{n}/mtu")]);
+                assert_eq!(mtu.trim(), "1500", "{what}: {n}'s MTU not restored");
+            }
             assert!(
                 links.contains(&v.representor.ifname),
                 "{what}: representor {} not under its name",
