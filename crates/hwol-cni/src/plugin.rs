@@ -517,7 +517,14 @@ fn del(env: &Env, conf: &NetConf) -> Result<()> {
     let (cid, ifname) = (env.container_id.as_str(), env.ifname.as_str());
     let _att = st.lock_attachment(cid, ifname)?;
     let Some(rec) = st.load(cid, ifname)? else {
-        // Nothing of ours; release any lease the delegate may hold.
+        // No record (none made, or the state dir was lost): detach the port
+        // this container's host name would have (if the daemon runs) and
+        // release any lease the delegate may hold.
+        match Daemon::new(&conf.rundir).pod_del(&host_ifname(env.pod_name(), cid)) {
+            Ok(()) => {}
+            Err(e) if e.code() == 11 => {}
+            Err(e) => return Err(e),
+        }
         if let (Some(t), Ok(_)) = (&conf.ipam_type, conf.require_name()) {
             ipam::del(t, &conf.raw, conf.version, &inv(env, cid, ifname, &env.netns))?;
         }

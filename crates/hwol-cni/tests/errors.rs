@@ -2,7 +2,7 @@
 //! nothing behind: an unknown deviceID, a VF whose PF is not in switchdev
 //! mode, a VF already in use, a daemon that is not running, a bad config;
 //! STATUS with and without the daemon; GC of a stale attachment; CHECK
-//! noticing a missing address.
+//! noticing a missing address; DEL after the plugin's records were lost.
 //!
 //! Needs root (CI runs as root); it fails, rather than skips, without it.
 
@@ -108,4 +108,15 @@ fn errors_are_cni_errors_that_say_what_to_fix_and_leave_nothing() {
     gc["cni.dev/valid-attachments"] = json!([]);
     rt.exec("GC", &g, &gc).unwrap();
     node.assert_clean(base, "after GC");
+
+    // A lost state dir: DEL still detaches the port and releases the lease
+    // (the veth it cannot know about is left, and removed by hand here).
+    let l = node.pod("lost-state", &format!("{id:x}e8"), None);
+    let rl = rt.add(&list, &l).unwrap();
+    std::fs::remove_file(node.state_dir.join(format!("att-{}-eth0.json", l.container_id))).unwrap();
+    rt.del(&list, &l, Some(&rl)).unwrap();
+    assert_eq!(node.appctl(&["hwol/ports"]).unwrap(), "", "port left after DEL without a record");
+    assert_eq!(node.ipam_leases(), Vec::<String>::new());
+    sh("ip", &["link", "del", rl["interfaces"][0]["name"].as_str().unwrap()]);
+    node.assert_clean(base, "after DEL without a record");
 }
