@@ -8,7 +8,8 @@
 //! - Pure codec and data model, no I/O (RFC 7047):
 //!   - [`datum`]: atoms, sets, maps, UUIDs and named UUIDs, rows;
 //!   - [`rpc`]: JSON-RPC 1.0 messages, the stream framing, `echo`;
-//!   - [`monitor`]: monitor requests, table updates, the in-memory [`Replica`];
+//!   - [`monitor`]: monitor requests, table updates (`monitor` and
+//!     `monitor_cond`/`update2`), the in-memory [`Replica`];
 //!   - [`transact`] holds the `insert`/`update`/`mutate`/`delete`/`wait`/`comment`
 //!     operations and their results.
 //! - [`vswitch`]: the pure bridge reconciler. From the replica and the
@@ -21,7 +22,7 @@
 //!
 //! What this crate does not do: apply anything to a switch (the daemon's
 //! `ovsdb` module does, through the vswitch plan), SSL remotes, locks,
-//! `monitor_cond`, or schema checks (the server checks every write).
+//! schema checks (the server checks every write).
 
 #![forbid(unsafe_code)]
 
@@ -36,7 +37,7 @@ use std::time::Duration;
 
 pub use client::{Backoff, Connection, Event, Remote, Session};
 pub use datum::{Atom, Datum, Row, Uuid};
-pub use monitor::{MonitorRequest, Replica, RowUpdate, TableUpdates};
+pub use monitor::{MonitorRequest, Replica, RowUpdate, Schema, TableUpdates};
 pub use rpc::{Decoder, Message};
 pub use transact::{Condition, Mutation, Mutator, OpResult, Operation};
 

@@ -172,3 +172,80 @@ fn tcp_remote() {
     db.vsctl(10, &["--no-wait", "add-br", "br-tcp"]).unwrap();
     poll_until(&mut s, "br-tcp over tcp", |s| bridge_names(s) == ["br-tcp"]);
 }
+
+/// A replica's rows without default-valued columns (update2 leaves those out).
+fn non_default(r: &hwol_ovsdb::Replica, tables: &[&str]) -> Vec<(String, String, Row)> {
+    use hwol_ovsdb::Atom;
+    let is_default = |d: &Datum| {
+        *d == Datum::empty()
+            || matches!(d.as_atom(), Some(Atom::Integer(0) | Atom::Boolean(false)))
+            || d.as_str() == Some("")
+            || matches!(d.as_atom(), Some(Atom::Real(x)) if *x == 0.0)
+    };
+    let mut out = Vec::new();
+    for t in tables {
+        for (u, row) in r.rows(t) {
+            let row: Row = row.iter().filter(|(_, d)| !is_default(d)).map(|(k, d)| (k.clone(), d.clone())).collect();
+            out.push((t.to_string(), u.to_string(), row));
+        }
+    }
+    out
+}
+
+#[test]
+fn monitor_cond_update2_matches_monitor() {
+    use hwol_ovsdb::monitor::table_updates2_from_json;
+    use hwol_ovsdb::{Message, Replica, Schema};
+
+    let db = OvsDb::start().expect("start ovsdb-server");
+    let remote = Remote::parse(&db.remote()).unwrap();
+    let request = monitor_request().table("Port", &["name", "interfaces", "trunks", "tag"]);
+    let mut plain = Session::new(remote.clone(), DATABASE, request.clone());
+    assert!(matches!(plain.poll(Duration::from_secs(1)), Event::Connected));
+
+    let mut conn = Connection::connect(&remote).unwrap();
+    let schema =
+        Schema::from_json(&conn.call("get_schema", json!([DATABASE]), Duration::from_secs(5)).unwrap()).unwrap();
+    let id = json!("cond");
+    let initial = conn.call("monitor_cond", request.params(DATABASE, &id), Duration::from_secs(5)).unwrap();
+    let mut cond = Replica::new();
+    cond.apply2(&table_updates2_from_json(&initial).unwrap(), &schema);
+
+    let tables = ["Open_vSwitch", "Bridge", "Port", "Interface"];
+    let steps: &[&[&str]] = &[
+        &["add-br", "br0"],
+        &["add-port", "br0", "p1", "--", "set", "Interface", "p1", "ofport_request=3", "external_ids:a=1"],
+        &["set", "Interface", "p1", "external_ids:a=2", "external_ids:b=3", "ofport=7", "mtu=9000"],
+        &["remove", "Interface", "p1", "external_ids", "a"],
+        &["set", "Open_vSwitch", ".", "other_config:hw-offload=true", "other_config:max-idle=500"],
+        &["add-port", "br0", "p2", "--", "set", "Interface", "p2", "type=internal"],
+        &["clear", "Interface", "p1", "ofport_request"],
+        &["set", "Port", "p2", "trunks=1,2,3"],
+        &["set", "Port", "p2", "trunks=2,3,4", "tag=7"],
+        &["set", "Port", "p2", "tag=8"],
+        &["del-port", "p1"],
+        &["del-br", "br0"],
+    ];
+    for step in steps {
+        let mut args = vec!["--no-wait"];
+        args.extend_from_slice(step);
+        let before = non_default(plain.replica(), &tables);
+        db.vsctl(10, &args).unwrap();
+        // Every step changes a monitored column: first see it through `monitor`.
+        poll_until(&mut plain, "the monitor update", |s| non_default(s.replica(), &tables) != before);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while non_default(plain.replica(), &tables) != non_default(&cond, &tables) {
+            assert!(
+                Instant::now() < deadline,
+                "after {step:?}:\nmonitor: {:#?}\nmonitor_cond: {:#?}",
+                non_default(plain.replica(), &tables),
+                non_default(&cond, &tables)
+            );
+            plain.poll(Duration::from_millis(20));
+            if let Some(Message::Notification { method, params }) = conn.recv(Duration::from_millis(20)).unwrap() {
+                assert_eq!(method, "update2");
+                cond.apply2(&table_updates2_from_json(&params[1]).unwrap(), &schema);
+            }
+        }
+    }
+}
