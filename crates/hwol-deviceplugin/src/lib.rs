@@ -31,23 +31,29 @@ use std::path::PathBuf;
 /// Errors of the device plugin.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// config.json cannot be read.
+    #[error("cannot read {}: {error}; mount the sriovdp-config ConfigMap there (or pass --config)", path.display())]
+    ConfigRead {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        error: std::io::Error,
+    },
     /// config.json is invalid.
-    #[error("{}: {source}; fix the config.json key of the sriovdp-config ConfigMap", path.display())]
+    #[error("{}: {error}; fix the config.json key of the sriovdp-config ConfigMap", path.display())]
     Config {
         /// The file.
         path: PathBuf,
         /// What is wrong.
-        #[source]
-        source: config::ConfigError,
+        error: config::ConfigError,
     },
-    /// A file or socket could not be read or created.
-    #[error("{}: {source}", path.display())]
-    Io {
+    /// A socket could not be created.
+    #[error("{}: {error}; is the device-plugins dir mounted and writable?", path.display())]
+    Socket {
         /// The path.
         path: PathBuf,
         /// The OS error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// kubelet refused or did not answer the registration.
     #[error("registering {resource} with kubelet at {}: {reason}; is kubelet running with this device-plugins dir?", socket.display())]

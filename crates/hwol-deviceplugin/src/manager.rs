@@ -94,11 +94,11 @@ impl Manager {
     /// Re-reads config.json; `Ok(true)` if a new config is in use.
     fn reload_config(&mut self) -> Result<bool, Error> {
         let path = &self.opts.config_path;
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|error| Error::ConfigRead { path: path.clone(), error })?;
         if self.config_text.as_deref() == Some(text.as_str()) {
             return Ok(false);
         }
-        let config = Config::parse(&text).map_err(|source| Error::Config { path: path.clone(), source })?;
+        let config = Config::parse(&text).map_err(|error| Error::Config { path: path.clone(), error })?;
         self.config_text = Some(text);
         self.config = config;
         Ok(true)

@@ -188,7 +188,7 @@ pub fn file_id(path: &Path) -> Option<(u64, u64)> {
 impl Server {
     /// Serves `resource` on `socket` (a stale file there is replaced).
     pub async fn start(resource: Arc<Resource>, socket: PathBuf) -> Result<Server, Error> {
-        let io = |source| Error::Io { path: socket.clone(), source };
+        let io = |error| Error::Socket { path: socket.clone(), error };
         match std::fs::remove_file(&socket) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -255,7 +255,15 @@ fn manifests_are_strictly_valid_and_consistent() {
         spec.volumes.iter().flatten().map(|v| (v.name.as_str(), v)).collect();
     let host_paths: Vec<&str> =
         volumes.values().filter_map(|v| v.host_path.as_ref()).map(|h| h.path.as_str()).collect();
-    for p in ["/sys", "/run/netns", "/opt/cni/bin", "/etc/cni/net.d", "/var/lib/kubelet/device-plugins", "/run/hwol"] {
+    for p in [
+        "/sys",
+        "/sys/fs/bpf",
+        "/run/netns",
+        "/opt/cni/bin",
+        "/etc/cni/net.d",
+        "/var/lib/kubelet/device-plugins",
+        "/run/hwol",
+    ] {
         assert!(host_paths.contains(&p), "the DaemonSet mounts {p}");
     }
     let containers: Vec<&k8s_openapi::api::core::v1::Container> =
