@@ -27,10 +27,11 @@ cargo test --workspace --doc --locked
 
 # The VM testbed: Debian's kernel under qemu with netdevsim; `hwol nic setup`,
 # representor discovery, idempotence, and the flower provider when the daemon
-# has it. HWOL_VM=0 skips it.
+# has it. HWOL_VM=0 skips it. Debug binaries: `cargo test` above built them
+# already, where a release build would add minutes on a cold cache.
 if [ "${HWOL_VM:-1}" != 0 ] && command -v qemu-system-x86_64 >/dev/null; then
     step "VM testbed (tests/vm/run.sh)"
-    tests/vm/run.sh
+    HWOL_VM_PROFILE="${HWOL_VM_PROFILE:-dev}" tests/vm/run.sh
 else
     step "VM testbed skipped (HWOL_VM=0, or no qemu-system-x86_64)"
 fi

@@ -32,11 +32,15 @@ W=${HWOL_VM_CACHE:-$HOME/.cache/hwol-vm}
 PROFILE=${HWOL_VM_PROFILE:-release}
 ACTION=${1:-all}
 T0=$(date +%s)
+mkdir -p "$W"
+# One run at a time per cache (the rootfs, initramfs and console log are shared).
+exec 9>"$W/.lock"
+flock -w 900 9 || { echo "[vm] error: $W is locked by another run for 15 min" >&2; exit 1; }
 
 log() { echo "[vm $(date +%T) +$(( $(date +%s) - T0 ))s] $*" >&2; }
 die() { echo "[vm] error: $*" >&2; exit 1; }
 
-for t in qemu-system-x86_64 busybox cpio zstd xz make gcc ip tc devlink ethtool depmod; do
+for t in qemu-system-x86_64 busybox cpio zstd xz make gcc ip tc devlink ethtool depmod flock sha256sum; do
     command -v "$t" >/dev/null || die "$t not found: run scripts/setup.sh (it installs the VM testbed's packages)"
 done
 
@@ -95,8 +99,11 @@ prep_kernel() {
 }
 
 prep_netdevsim() {
-    local patch=$VMDIR/netdevsim-patch.py
-    if [ -e "$NSIM/netdevsim.ko" ] && [ "$NSIM/netdevsim.ko" -nt "$patch" ]; then return; fi
+    local patch=$VMDIR/netdevsim-patch.py sum
+    # Rebuilt when the patch's content changes (not its mtime: a fresh clone
+    # has new mtimes).
+    sum=$(sha256sum "$patch" | cut -d' ' -f1)
+    if [ -e "$NSIM/netdevsim.ko" ] && [ "$(cat "$NSIM/.patch-sha256" 2>/dev/null)" = "$sum" ]; then return; fi
     log "building netdevsim (patched) for $KVER"
     rm -rf "$NSIM" "$NSIM.src"; mkdir -p "$NSIM.src"
     dpkg-deb --fsys-tarfile "$SRCDEB" | tar -xO ./usr/src/linux-source-6.12.tar.xz | xz -dc -T0 \
@@ -106,6 +113,7 @@ prep_netdevsim() {
     make -s -C "$KB/usr/src/linux-headers-$KVER" M="$NSIM" CONFIG_NETDEVSIM=m \
         CONFIG_DEBUG_INFO_BTF_MODULES= -j"$(nproc)" modules 2>&1 | grep -v 'Skipping BTF' >&2 || true
     [ -e "$NSIM/netdevsim.ko" ] || die "netdevsim build failed (see above; needs gcc, make, bc)"
+    echo "$sum" > "$NSIM/.patch-sha256"
 }
 
 prep_hwol() {
