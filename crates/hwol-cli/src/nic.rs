@@ -214,6 +214,11 @@ fn setup(a: &SetupArgs) -> Result<bool> {
     let opts = exec::ExecOptions { rep_timeout: std::time::Duration::from_secs(a.timeout), ..Default::default() };
     exec::execute(&mut nic, &plan, &opts, &mut progress)?;
     let state = nic.read_state(&a.pf)?;
+    // What a second run would do: nothing, unless the NIC did not follow.
+    let left: Vec<String> = hwol_nic::plan::plan(&state, a.vfs)?.todo().map(|p| p.step.title()).collect();
+    if !left.is_empty() {
+        anyhow::bail!("{} is not fully set up after the run; still to do: {}", a.pf, left.join(", "));
+    }
     progress(&format!("{} is set up with {} VFs", a.pf, a.vfs));
     print!("{}", exec::vf_table(&state));
     Ok(true)
