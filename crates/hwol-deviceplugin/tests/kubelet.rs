@@ -349,3 +349,18 @@ async fn nic_crate_switchdev_fixture() {
     let r = node.kubelet.allocate(RESOURCE, &["0000:03:00.4"]).await.unwrap();
     assert_eq!(r.envs[ENV], "0000:03:00.4");
 }
+
+/// The NIC crate's trees recorded from netdevsim in the VM: netdevsim is not
+/// on the PCI bus and its VFs are not devices (no `virtfn`/`physfn`, no VF
+/// netdevs), so there is nothing a pod could be given; discovery says the
+/// PCI device list is missing rather than inventing devices.
+#[test]
+fn netdevsim_recorded_trees_have_no_pci_vfs() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../hwol-nic/tests/fixtures");
+    for tree in ["nsim-fresh", "nsim-switchdev"] {
+        let sys = fixtures.join(tree).join("sys");
+        assert!(sys.join("devices/netdevsim10").is_dir(), "{tree}: the recorded netdevsim device");
+        let e = hwol_deviceplugin::sysfs::Sysfs::new(&sys).scan().unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "{tree}: {e}");
+    }
+}

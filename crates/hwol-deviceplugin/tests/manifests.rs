@@ -306,6 +306,28 @@ fn manifests_are_strictly_valid_and_consistent() {
         }
     }
 
+    // Every package it builds is a workspace crate, every binary it copies
+    // is one of theirs.
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let words: Vec<&str> = containerfile.split_whitespace().collect();
+    let build = words.windows(2).position(|w| w == ["cargo", "build"]).expect("Containerfile runs cargo build");
+    let build_cmd: Vec<&str> = words[build..].iter().copied().take_while(|w| *w != "&&").collect();
+    let mut manifests = String::new();
+    for w in build_cmd.windows(2).filter(|w| w[0] == "-p") {
+        let toml = std::fs::read_to_string(crates.join(w[1]).join("Cargo.toml"))
+            .unwrap_or_else(|e| panic!("Containerfile builds -p {}: no crates/{}/Cargo.toml ({e})", w[1], w[1]));
+        assert!(toml.contains(&format!("name = \"{}\"", w[1])), "crates/{}: package name", w[1]);
+        manifests.push_str(&toml);
+    }
+    let copied: Vec<&str> = words.iter().filter_map(|w| w.strip_prefix("target/release/")).collect();
+    assert!(copied.len() >= 4, "{copied:?}");
+    for bin in copied {
+        assert!(
+            manifests.contains(&format!("name = \"{bin}\"")),
+            "Containerfile copies {bin}, which no -p package builds"
+        );
+    }
+
     // RBAC binds the role to the account.
     assert_eq!(bindings.len(), 1);
     let b = &bindings[0];
