@@ -25,6 +25,7 @@
 mod commands;
 pub mod config;
 mod node;
+mod openflow;
 pub mod ovsdb;
 mod ports;
 
@@ -246,6 +247,7 @@ pub fn run(args: Args) -> Result<()> {
         Arc::new(RwLock::new(cmds)),
     )?;
     info!(rundir = %rundir.display(), "control socket ready (ovs-appctl -t hwol-vswitchd ...)");
+    let openflow_server = openflow::start(&node)?;
 
     let reval = {
         let (sw, stop) = (sw.clone(), stop.clone());
@@ -309,6 +311,7 @@ pub fn run(args: Args) -> Result<()> {
     handler(&sw, &mut ports, &stop, &ctl_rx, &activity);
 
     info!("stopping");
+    drop(openflow_server);
     drop(ovsdb);
     let _ = reval.join();
     let _ = offload.join();
