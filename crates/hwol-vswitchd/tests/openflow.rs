@@ -69,6 +69,15 @@ fn ovs_ofctl_drives_the_daemon() {
         assert!(show.contains(&format!(" 1({a}): addr:{}", sysfs(&a, "address"))), "{v}:\n{show}");
     }
 
+    // The bridge by name, found through OVS_RUNDIR as ovs-ofctl finds OVS's.
+    let by_name = Command::new("ovs-ofctl")
+        .env("OVS_RUNDIR", &rig.dir)
+        .args(["--timeout=10", "show", "br-int"])
+        .output()
+        .unwrap();
+    assert!(by_name.status.success(), "{}", String::from_utf8_lossy(&by_name.stderr));
+    assert!(String::from_utf8_lossy(&by_name.stdout).contains(&format!(" 1({a})")));
+
     // The pipeline, through OpenFlow and through unixctl.
     let wire = ofctl(&rig, "OpenFlow10", &["dump-flows"]);
     let unixctl = rig.appctl(&["bridge/dump-flows", "br-int"]).unwrap();
