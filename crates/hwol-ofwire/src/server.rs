@@ -189,7 +189,7 @@ pub fn apply_flow_mod(of: &mut Ofproto, fm: &FlowMod, table: u8, version: u8, no
 /// The flows a flow-statistics request selects, in dump order.
 pub fn flow_stats(of: &Ofproto, q: &FlowStatsRequest, now: Duration) -> Vec<FlowStatsEntry> {
     let f = filter_of(q.table, &q.matches, 0, q.cookie_match);
-    let ids: Vec<u64> = selected(of, &f, false, q.out_port).into_iter().map(|r| r.id).collect();
+    let ids: std::collections::HashSet<u64> = selected(of, &f, false, q.out_port).into_iter().map(|r| r.id).collect();
     of.dump_flows(now).into_iter().zip(of.rules_sorted()).filter(|(_, r)| ids.contains(&r.id)).map(|(e, _)| e).collect()
 }
 

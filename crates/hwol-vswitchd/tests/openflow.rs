@@ -92,6 +92,19 @@ fn ovs_ofctl_drives_the_daemon() {
     ofctl(&rig, "OpenFlow13", &["--strict", "del-flows", "table=99,priority=7,ip,nw_dst=10.9.9.9"]);
     assert!(!rig.appctl(&["bridge/dump-flows", "br-int"]).unwrap().contains("cookie=0x77"));
 
+    // A strict delete over OpenFlow 1.0 (16-bit NXM in_port) removes a flow
+    // the node installed from text (32-bit in_port mask): the masks agree.
+    let pod_flow = |rig: &Rig| {
+        rig.appctl(&["bridge/dump-flows", "br-int"])
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("priority=190,in_port=1 "))
+            .count()
+    };
+    assert_eq!(pod_flow(&rig), 1, "{}", rig.appctl(&["bridge/dump-flows", "br-int"]).unwrap());
+    ofctl(&rig, "OpenFlow10", &["--strict", "--flow-format=nxm", "del-flows", "table=0,priority=190,in_port=1"]);
+    assert_eq!(pod_flow(&rig), 0);
+
     // packet-out: the frame leaves through the port (its peer receives it).
     let peer = format!("{a}p");
     Command::new("ip").args(["link", "set", &peer, "up"]).status().unwrap();
