@@ -7,9 +7,10 @@
 //! ovsdb = "unix:/var/run/openvswitch/db.sock"   # optional: follow this OVSDB server (docs/ovsdb.md)
 //!
 //! [offload]
-//! provider = "xdp"           # "none", "xdp", "xdp-generic" or "tc"
+//! provider = "xdp"           # "none", "xdp", "xdp-generic", "tc" (eBPF) or "flower" (TC flower, docs/tc-flower.md)
 //! instance = "hwol"          # name of the pinned fast-path state under /sys/fs/bpf/hwol/
-//! upcall = "hwolup"          # tc only: veth pair <upcall>0/<upcall>1 the misses come through
+//! upcall = "hwolup"          # tc and flower: veth pair <upcall>0/<upcall>1 the misses come through
+//! tc_policy = "none"         # flower only: "none", "skip_sw" (hardware only) or "skip_hw" (kernel tc only)
 //!
 //! [[port]]
 //! name = "rep1"              # interface (a VF representor)
@@ -103,10 +104,13 @@ fn default_gateway_name() -> String {
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Offload {
-    /// `none`, `xdp` (native), `xdp-generic` or `tc`.
+    /// `none`, `xdp` (native), `xdp-generic`, `tc` (eBPF) or `flower` (TC flower).
     #[serde(default = "default_provider")]
     pub provider: String,
-    /// tc only: name stem of the veth pair misses come through.
+    /// flower only: OVS's tc-policy, `none`, `skip_sw` or `skip_hw`.
+    #[serde(default = "default_tc_policy")]
+    pub tc_policy: String,
+    /// tc and flower: name stem of the veth pair misses come through.
     #[serde(default = "default_upcall")]
     pub upcall: String,
     /// Fast-path instance name (pinned state lives under /sys/fs/bpf/hwol/<instance>).
@@ -116,7 +120,12 @@ pub struct Offload {
 
 impl Default for Offload {
     fn default() -> Self {
-        Offload { provider: default_provider(), instance: default_instance(), upcall: default_upcall() }
+        Offload {
+            provider: default_provider(),
+            tc_policy: default_tc_policy(),
+            instance: default_instance(),
+            upcall: default_upcall(),
+        }
     }
 }
 
@@ -139,6 +148,9 @@ fn default_max_idle() -> u64 {
 fn default_provider() -> String {
     "none".into()
 }
+fn default_tc_policy() -> String {
+    "none".into()
+}
 fn default_upcall() -> String {
     "hwolup".into()
 }
@@ -151,8 +163,13 @@ impl Config {
     pub fn parse(text: &str) -> Result<Config> {
         let c: Config = toml::from_str(text)?;
         match c.offload.provider.as_str() {
-            "none" | "xdp" | "xdp-generic" | "tc" => {}
-            other => bail!("offload.provider = {other:?}: use \"none\", \"xdp\", \"xdp-generic\" or \"tc\""),
+            "none" | "xdp" | "xdp-generic" | "tc" | "flower" => {}
+            other => {
+                bail!("offload.provider = {other:?}: use \"none\", \"xdp\", \"xdp-generic\", \"tc\" or \"flower\"")
+            }
+        }
+        if hwol_tcflower::TcPolicy::parse(&c.offload.tc_policy).is_none() {
+            bail!("offload.tc_policy = {:?}: use \"none\", \"skip_sw\" or \"skip_hw\"", c.offload.tc_policy);
         }
         if c.offload.upcall.is_empty() || c.offload.upcall.len() > 14 {
             bail!(
@@ -197,8 +214,12 @@ mod tests {
     fn errors_name_the_key() {
         let e = Config::parse("brdige = \"x\"\n").unwrap_err().to_string();
         assert!(e.contains("brdige"), "{e}");
-        let e = Config::parse("[offload]\nprovider = \"flower\"\n").unwrap_err().to_string();
-        assert!(e.contains("offload.provider") && e.contains("xdp"), "{e}");
+        let e = Config::parse("[offload]\nprovider = \"dpdk\"\n").unwrap_err().to_string();
+        assert!(e.contains("offload.provider") && e.contains("flower"), "{e}");
+        let e = Config::parse("[offload]\ntc_policy = \"skip-sw\"\n").unwrap_err().to_string();
+        assert!(e.contains("offload.tc_policy") && e.contains("skip_sw"), "{e}");
+        let c = Config::parse("[offload]\nprovider = \"flower\"\ntc_policy = \"skip_sw\"\n").unwrap();
+        assert_eq!((c.offload.provider.as_str(), c.offload.tc_policy.as_str()), ("flower", "skip_sw"));
         let e = Config::parse("[[port]]\nname = \"a\"\nofport = 0\n").unwrap_err().to_string();
         assert!(e.contains("port[0] (a)"), "{e}");
         let e = Config::parse(

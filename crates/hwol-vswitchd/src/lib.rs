@@ -144,6 +144,13 @@ fn provider(cfg: &Config) -> Result<(Box<dyn OffloadProvider>, bool)> {
                 .with_context(|| format!("starting the tc fast path (instance {:?})", cfg.offload.instance))?;
             (Box::new(p), true)
         }
+        "flower" => {
+            let policy = hwol_tcflower::TcPolicy::parse(&cfg.offload.tc_policy).unwrap_or_default();
+            let mut p = hwol_tcflower::FlowerProvider::open(policy)
+                .context("opening the netlink sockets of the flower provider (rtnetlink, ctnetlink)")?;
+            p.set_upcall(&format!("{}0", cfg.offload.upcall))?;
+            (Box::new(p), true)
+        }
         "xdp" | "xdp-generic" => {
             let generic = cfg.offload.provider == "xdp-generic";
             let p = hwol_ebpf::XdpProvider::attach_or_adopt(&cfg.offload.instance, generic)
@@ -169,11 +176,16 @@ pub fn run(args: Args) -> Result<()> {
         .unwrap_or_else(|| PathBuf::from("/run/hwol"));
     std::fs::create_dir_all(&rundir).with_context(|| format!("creating the run directory {}", rundir.display()))?;
 
-    let tc = cfg.offload.provider == "tc";
+    // tc and flower: misses come through the upcall device, not the representors.
+    let tc = matches!(cfg.offload.provider.as_str(), "tc" | "flower");
     if tc {
         upcall_pair(&cfg.offload.upcall, true)?;
     }
-    let (prov, enabled) = provider(&cfg)?;
+    let (prov, enabled) = provider(&cfg).inspect_err(|_| {
+        if tc {
+            let _ = upcall_pair(&cfg.offload.upcall, false);
+        }
+    })?;
     let sw = Arc::new(Switch::new(&cfg.bridge, prov, enabled));
     sw.ofproto().set_max_idle(Duration::from_millis(cfg.max_idle_ms));
     // What a previous run left in the fast path keeps forwarding: take it

@@ -171,6 +171,11 @@ pub fn start_settings(remote: &Remote, cfg: &mut Config) -> Settings {
             if let Some(ms) = s.max_idle_ms {
                 cfg.max_idle_ms = ms;
             }
+            match s.tc_policy.as_deref() {
+                Some(p) if hwol_tcflower::TcPolicy::parse(p).is_some() => cfg.offload.tc_policy = p.to_string(),
+                Some(p) => warn!(tc_policy = p, "other_config:tc-policy is not none, skip_sw or skip_hw: ignored"),
+                None => {}
+            }
             info!(hw_offload = s.hw_offload, provider = %cfg.offload.provider, "settings read from OVSDB at start");
             s
         }
