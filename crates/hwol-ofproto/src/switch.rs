@@ -71,6 +71,7 @@ impl SoftSwitch {
             }
             self.upcalls += 1;
             let up = self.ofproto.upcall(&key, now);
+            self.ofproto.credit(up.ufid, bytes.len() as u64, now);
             self.datapath.flow_put(up.key, up.mask, up.actions.clone());
             let mut p = Packet::from_bytes(&bytes);
             let fate = self.datapath.execute_actions(&mut p, Metadata::from_key(&key), &up.actions, now, &mut sink);

@@ -156,6 +156,21 @@ impl Ofproto {
         Upcall { ufid, key: *key, mask: x.mask, actions: x.actions, error: x.error }
     }
 
+    /// Count a packet that took the slow path (the one behind an
+    /// [`Ofproto::upcall`]) against the rules its megaflow was translated
+    /// from, as OVS credits upcalled packets: datapath counters only ever
+    /// see the packets after it.
+    pub fn credit(&mut self, ufid: u128, bytes: u64, now: Duration) {
+        let Some(u) = self.ukeys.get(&ufid) else { return };
+        for id in &u.rules {
+            if let Some(r) = self.rules.get_mut(id) {
+                r.n_packets += 1;
+                r.n_bytes += bytes;
+                r.last_used = r.last_used.max(Some(now));
+            }
+        }
+    }
+
     fn release(&mut self, u: &Ukey) {
         for id in &u.recircs {
             self.recirc.del_ref(*id);

@@ -256,7 +256,12 @@ impl<P: OffloadProvider> Switch<P> {
 
     fn handle_miss<T: Transmit>(&self, pkt: &mut Packet, key: &FlowKey, now: Duration, sink: &mut Sink<'_, T>) {
         self.events.upcalls.fetch_add(1, Ordering::Relaxed);
-        let up = self.ofproto().upcall(key, now);
+        let up = {
+            let mut of = self.ofproto();
+            let up = of.upcall(key, now);
+            of.credit(up.ufid, pkt.len() as u64, now);
+            up
+        };
         let flow = self.datapath.flow_put(up.key, up.mask, up.actions.clone());
         self.offload().flow_put(OffloadFlow {
             ufid: flow.ufid,
