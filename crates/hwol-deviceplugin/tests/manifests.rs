@@ -71,12 +71,22 @@ struct Ipam {
     #[serde(rename = "type")]
     kind: String,
     ranges: Vec<Vec<Range>>,
+    #[serde(default)]
+    routes: Vec<Route>,
 }
 
 #[derive(Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 struct Range {
     subnet: String,
+}
+
+/// A host-local route (`gw` defaults to the range's gateway).
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct Route {
+    dst: String,
+    gw: Option<String>,
 }
 
 /// `doc` as `T`, failing on any key `T` ignores or any value it does not
