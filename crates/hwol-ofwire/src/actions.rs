@@ -158,7 +158,7 @@ fn subfield_from(header: u32, ofs: u16, n_bits: u16, what: &str) -> Result<SubFi
     if !sf.is_valid() || ofs as u32 + n_bits as u32 > w.len as u32 * 8 {
         return Err(OfError::action(
             bad_action::BAD_ARGUMENT,
-            format!("{what}: bits {ofs}..{} do not fit in {}", ofs + n_bits, w.of.name()),
+            format!("{what}: bits {ofs}..{} do not fit in {}", u32::from(ofs) + u32::from(n_bits), w.of.name()),
         ));
     }
     Ok(sf)

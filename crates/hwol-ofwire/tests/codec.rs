@@ -44,6 +44,21 @@ fn every_captured_request_decodes_and_round_trips() {
     assert!(flow_mods > 100, "{flow_mods} flow mods");
 }
 
+/// Inputs the fuzz target once crashed on, now errors.
+#[test]
+fn fuzz_findings_give_errors() {
+    // A register move whose offset + width overflowed u16 in the error text.
+    let reg_move_overflow = [
+        0, 28, 0, 24, 1, 0, 255, 254, 255, 255, 0, 0, 0, 0, 0, 74, 0, 0, 32, 0, 0, 0, 0, 0, 0, 1, 0, 4, 0, 1, 4, 42,
+        40, 0, 254, 255, 0, 25, 0,
+    ];
+    for v in 1..=6 {
+        let _ = hwol_ofwire::actions::decode_actions(&reg_move_overflow, v);
+        let _ = hwol_ofwire::actions::decode_instructions(&reg_move_overflow, v);
+    }
+    assert!(decode_request(&reg_move_overflow).is_err());
+}
+
 #[test]
 fn truncations_and_corruptions_give_errors_not_panics() {
     for (cmd, bytes) in captured() {
