@@ -243,7 +243,10 @@ pub fn set_field_header(f: Field, mask: u128, dialect: Dialect, proto: Option<u8
                     F::IcmpType | F::IcmpCode => Some(proto.filter(|p| *p == 58).unwrap_or(1)),
                     _ => None,
                 };
-                if let Some(w) = FIELDS.iter().find(|w| w.class == OXM_OF && w.of == f && w.proto == want) {
+                // Only a same-bits OXM field; vlan_tci as a whole has none (OXM
+                // vlan_vid/vlan_pcp are parts of it) and goes as NXM_OF_VLAN_TCI.
+                let same_bits = |w: &&WireField| w.class == OXM_OF && w.of == f && w.proto == want && w.conv == Plain;
+                if let Some(w) = FIELDS.iter().find(same_bits) {
                     return Some(*w);
                 }
             }

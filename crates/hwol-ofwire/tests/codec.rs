@@ -57,6 +57,22 @@ fn fuzz_findings_give_errors() {
         let _ = hwol_ofwire::actions::decode_instructions(&reg_move_overflow, v);
     }
     assert!(decode_request(&reg_move_overflow).is_err());
+
+    // An OpenFlow 1.4 set_field of the whole vlan_tci (NXM_OF_VLAN_TCI,
+    // PCP bits set) re-encoded as OXM vlan_vid, which dropped the PCP bits.
+    let set_vlan_tci: Vec<u8> = [
+        "050e00680000003600000000000000000000000000000000460000000000",
+        "00beffffffffffffffffffffffff000000000001001680000a0208000001",
+        "0108000000020000000f00000004001800000000001900100000080220ff",
+        "0000000000000001000850000000",
+    ]
+    .concat()
+    .as_bytes()
+    .chunks(2)
+    .map(|h| u8::from_str_radix(std::str::from_utf8(h).unwrap(), 16).unwrap())
+    .collect();
+    let f = decode_request(&set_vlan_tci).unwrap();
+    assert_eq!(decode_request(&encode_request(&f)).unwrap(), f);
 }
 
 #[test]
