@@ -156,9 +156,12 @@ CONF
     for i in $(seq 50); do ovs-appctl -t hwol-vswitchd version >/dev/null 2>&1 && break; sleep 0.2; done
     check "vswitchd-flower-started" ovs-appctl -t hwol-vswitchd version
     check "traffic-ping (pod1 -> pod2 through the representors)" ip netns exec pod1 ping -c 5 -i 0.2 -W 2 192.168.1.17
-    (ip netns exec pod2 nc -l -p 5000 > /tmp/recv.txt &)
+    # The server keeps its stdin open: busybox nc closes its side at stdin EOF,
+    # and the client quits at that FIN, dropping what it has not sent yet.
+    (sleep 30 | ip netns exec pod2 nc -l -p 5000 > /tmp/recv.txt &)
     sleep 0.3
     ip netns exec pod1 sh -c 'yes hello | head -n 20000 | nc -w 2 192.168.1.17 5000'
+    echo "nc client exit $?, server received $(wc -c < /tmp/recv.txt) bytes"
     sleep 1
     check "traffic-tcp (20000 lines through the switch)" sh -c '[ "$(wc -l < /tmp/recv.txt)" = 20000 ]'
     sleep 1
