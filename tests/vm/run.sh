@@ -75,6 +75,11 @@ prep_debs() {
         (cd "$W/debs" && apt-get download $need 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2) \
             || die "apt-get download$need failed (apt-get update? is bookworm-security in sources.list?)"
     fi
+    # Drop what older kernels left in the cache (debs, extracted trees, builds).
+    local f
+    for f in "$W"/debs/linux-*.deb "$W"/kernel/* "$W"/kbuild/* "$W"/netdevsim/*; do
+        case $f in *"$KUP"[+-]*) ;; *) [ -e "$f" ] && log "removing stale $f" && rm -rf "$f" ;; esac
+    done
     # A linux-source of another version must not be picked up below.
     SRCDEB=$(ls "$W/debs"/linux-source-6.12_"$KUP"-*.deb 2>/dev/null | tail -1)
     [ -n "$SRCDEB" ] || die "cached linux-source-6.12 is not $KUP: remove $W/debs/linux-source-6.12_* and rerun"
