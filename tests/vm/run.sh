@@ -78,7 +78,10 @@ prep_debs() {
     # Drop what older kernels left in the cache (debs, extracted trees, builds).
     local f
     for f in "$W"/debs/linux-*.deb "$W"/kernel/* "$W"/kbuild/* "$W"/netdevsim/*; do
-        case $f in *"$KUP"[+-]*) ;; *) [ -e "$f" ] && log "removing stale $f" && rm -rf "$f" ;; esac
+        case $f in
+            *"$KUP"[+-]*) ;;
+            *) if [ -e "$f" ]; then log "removing stale $f"; rm -rf "$f"; fi ;;
+        esac
     done
     # A linux-source of another version must not be picked up below.
     SRCDEB=$(ls "$W/debs"/linux-source-6.12_"$KUP"-*.deb 2>/dev/null | tail -1)
