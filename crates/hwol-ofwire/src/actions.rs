@@ -305,7 +305,11 @@ fn decode_one(ty: u16, body: &[u8], version: u8, out: &mut Vec<OfAction>) -> Res
                     format!("set_field {}: value {v:#x} out of range", f.name()),
                 ));
             }
-            out.push(OfAction::SetField { field: f, value: v & m, mask: m & f.all_ones() });
+            // An unmasked set_field sets the whole field, even when the wire
+            // field is narrower than hwol's (NXM_OF_IN_PORT is 16 bits).
+            let whole = !t.has_mask && t.wire.conv == nxm::Conv::Plain;
+            let m = if whole { f.all_ones() } else { m & f.all_ones() };
+            out.push(OfAction::SetField { field: f, value: v & m, mask: m });
         }
         _ => return Err(OfError::action(bad_action::BAD_TYPE, format!("action type {ty} is not supported by hwol"))),
     }
