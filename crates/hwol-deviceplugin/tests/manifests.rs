@@ -253,6 +253,7 @@ fn manifests_are_strictly_valid_and_consistent() {
     let toml = &configmaps["hwol-config"].data.as_ref().unwrap()["hwol.toml"];
     let vs = hwol_vswitchd::config::Config::parse(toml).unwrap();
     assert_ne!(vs.offload.provider, "none", "the DaemonSet runs with offload on");
+    let pipeline_subnet = vs.pipeline.as_ref().expect("[pipeline]: pods need it (hwol/pod-add)").subnet.clone();
 
     // The DaemonSet.
     assert_eq!(daemonsets.len(), 1);
@@ -359,6 +360,11 @@ fn manifests_are_strictly_valid_and_consistent() {
             CniPlugin::Hwol { ipam } => {
                 assert_eq!(ipam.kind, "host-local");
                 assert!(ipam.ranges.iter().flatten().all(|r| r.subnet.parse::<IpNet>().is_ok()));
+                // The daemon's pipeline admits the addresses host-local hands out.
+                assert!(
+                    ipam.ranges.iter().flatten().all(|r| r.subnet == pipeline_subnet),
+                    "NAD ranges vs hwol-config [pipeline] subnet {pipeline_subnet}"
+                );
                 "hwol-cni"
             }
             CniPlugin::Portmap { capabilities } => {
