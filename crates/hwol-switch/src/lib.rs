@@ -179,7 +179,9 @@ impl<P: OffloadProvider> Switch<P> {
     pub fn add_port(&self, ofport: u32, name: &str) -> Result<(), Error> {
         self.ofproto().add_port(ofport, name)?;
         self.names.write().unwrap_or_else(|e| e.into_inner()).insert(name, ofport);
-        let _ = self.offload().provider_mut().port_add(ofport, name);
+        if let Err(e) = self.offload().provider_mut().port_add(ofport, name) {
+            tracing::warn!(port = name, ofport, error = %e, "the fast path cannot attach this port; its flows stay in software");
+        }
         Ok(())
     }
 
