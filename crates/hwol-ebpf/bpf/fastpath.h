@@ -309,13 +309,28 @@ static __always_inline int hwol_ct_lookup(struct hwol_key *key, __u16 zone, __u6
 	} else {
 		return HWOL_R_MISS_CT_PROTO;
 	}
-	/* FIN and RST go to software so that it sees the connection close. */
-	if (key->nw_proto == IPPROTO_TCP && (key->tcp_flags & 0x05))
-		return HWOL_R_MISS_CT_TEARDOWN;
 	ck.zone = zone;
 	ck.proto = key->nw_proto;
 	ck.sport = key->tp_src;
 	ck.dport = key->tp_dst;
+	/* FIN and RST go to software so that it sees the connection close, and
+	 * the connection leaves the fast path at once (both directions): the
+	 * rest of its teardown, down to the last ACK, must reach software too.
+	 * Otherwise software conntrack never sees the close complete and would
+	 * refuse (+inv) a new SYN that reuses the ports soon after. */
+	if (key->nw_proto == IPPROTO_TCP && (key->tcp_flags & 0x05)) {
+		struct hwol_ct_key rk = {};
+		rk.zone = ck.zone;
+		rk.proto = ck.proto;
+		rk.family = ck.family;
+		rk.sport = ck.dport;
+		rk.dport = ck.sport;
+		__builtin_memcpy(rk.src, ck.dst, 16);
+		__builtin_memcpy(rk.dst, ck.src, 16);
+		bpf_map_delete_elem(&hwol_ct, &ck);
+		bpf_map_delete_elem(&hwol_ct, &rk);
+		return HWOL_R_MISS_CT_TEARDOWN;
+	}
 	struct hwol_ct_val *cv = bpf_map_lookup_elem(&hwol_ct, &ck);
 	if (!cv)
 		return HWOL_R_MISS_CT;

@@ -107,6 +107,12 @@ fn failed(e: Error) -> OffloadError {
     OffloadError::Failed(e.to_string())
 }
 
+/// The key was not in the map (aya reports a delete's ENOENT as a syscall error).
+fn is_missing(e: &MapError) -> bool {
+    matches!(e, MapError::KeyNotFound)
+        || matches!(e, MapError::SyscallError(s) if s.io_error.raw_os_error() == Some(nix::libc::ENOENT))
+}
+
 fn is_full(e: &MapError) -> bool {
     matches!(e, MapError::SyscallError(s) if s.io_error.raw_os_error() == Some(nix::libc::E2BIG))
 }
@@ -519,8 +525,10 @@ impl FastPath {
         let ct = CtOffload { zone, orig: *orig, mark: 0, label: 0 };
         let Ok(entries) = ct_to_bpf(&ct) else { return Ok(()) };
         for (k, _) in entries {
+            // The fast path removes a connection itself on FIN or RST.
             match self.ct_map.remove(&bytemuck::cast(k)) {
-                Ok(()) | Err(MapError::KeyNotFound) => {}
+                Ok(()) => {}
+                Err(e) if is_missing(&e) => {}
                 Err(e) => return Err(failed(map_err("deleting from hwol_ct")(e))),
             }
         }

@@ -300,6 +300,9 @@ fn tc_conntrack_established_connections_go_fast_others_go_to_software() {
         wait_until(|| reason(&p.reason_counts().unwrap(), Reason::MissCtTeardown) >= 1),
         "the FIN did not go to the slow path"
     );
+    // ...and took the connection out of the fast path, both directions, so
+    // the rest of the teardown reaches software as well.
+    assert!(wait_until(|| p.ct_used().unwrap().is_empty()), "the FIN left the connection in the fast path");
     p.ct_del(65520, &orig).unwrap();
     assert!(p.ct_used().unwrap().is_empty());
     p.detach_all().unwrap();
