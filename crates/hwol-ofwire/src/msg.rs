@@ -489,34 +489,10 @@ impl FlowMod {
 fn decode_flow_mod(version: u8, r: &mut Reader<'_>) -> Result<FlowMod, OfError> {
     if version == OFP10 {
         let matches = of10::decode(r)?;
-        let cookie = r.u64()?;
-        let cmd = r.u16()?;
-        let command = FlowModCommand::from_wire(cmd as u8)?;
-        let idle_timeout = r.u16()?;
-        let hard_timeout = r.u16()?;
-        let priority = r.u16()?;
-        let buffer_id = r.u32()?;
-        let out_port = r.u16()? as u32;
-        let flags = r.u16()?;
-        let actions = decode_actions(r.rest(), version)?;
-        let table = (cmd >> 8) as u8;
-        return Ok(FlowMod {
-            format: MatchFormat::Of10,
-            command,
-            table,
-            cookie,
-            cookie_match: (0, 0),
-            idle_timeout,
-            hard_timeout,
-            priority,
-            buffer_id,
-            out_port,
-            out_group: u32::MAX,
-            flags,
-            importance: 0,
-            matches,
-            actions,
-        });
+        let mut fm = decode_of10_flow_mod_fields(r, MatchFormat::Of10)?;
+        fm.matches = matches;
+        fm.actions = decode_actions(r.rest(), version)?;
+        return Ok(fm);
     }
     refuse_of11(version, "flow mods")?;
     let cookie = r.u64()?;
@@ -563,38 +539,42 @@ fn refuse_of11(version: u8, what: &str) -> Result<(), OfError> {
     Ok(())
 }
 
-fn decode_nx_flow_mod(r: &mut Reader<'_>) -> Result<FlowMod, OfError> {
+/// The fields OpenFlow 1.0's flow_mod (after its match) and Nicira's
+/// NXT_FLOW_MOD share, in this order: cookie, command (table id in the high
+/// byte, as NXT_FLOW_MOD_TABLE_ID allows), timeouts, priority, buffer,
+/// out_port, flags. The match and actions are left for the caller.
+fn decode_of10_flow_mod_fields(r: &mut Reader<'_>, format: MatchFormat) -> Result<FlowMod, OfError> {
     let cookie = r.u64()?;
     let cmd = r.u16()?;
-    let command = FlowModCommand::from_wire(cmd as u8)?;
-    let idle_timeout = r.u16()?;
-    let hard_timeout = r.u16()?;
-    let priority = r.u16()?;
-    let buffer_id = r.u32()?;
-    let out_port = r.u16()? as u32;
-    let flags = r.u16()?;
+    // Struct fields are evaluated in the order written: the wire order.
+    Ok(FlowMod {
+        format,
+        command: FlowModCommand::from_wire(cmd as u8)?,
+        table: (cmd >> 8) as u8,
+        cookie,
+        cookie_match: (0, 0),
+        idle_timeout: r.u16()?,
+        hard_timeout: r.u16()?,
+        priority: r.u16()?,
+        buffer_id: r.u32()?,
+        out_port: r.u16()? as u32,
+        out_group: u32::MAX,
+        flags: r.u16()?,
+        importance: 0,
+        matches: OfMatch::default(),
+        actions: Vec::new(),
+    })
+}
+
+fn decode_nx_flow_mod(r: &mut Reader<'_>) -> Result<FlowMod, OfError> {
+    let mut fm = decode_of10_flow_mod_fields(r, MatchFormat::Nxm)?;
     let match_len = r.u16()? as usize;
     r.skip(6)?;
     let d = nxm::decode_nxm_match(r, match_len)?;
-    let actions = decode_actions(r.rest(), OFP10)?;
-    let table = (cmd >> 8) as u8;
-    Ok(FlowMod {
-        format: MatchFormat::Nxm,
-        command,
-        table,
-        cookie,
-        cookie_match: d.cookie.map(|(v, m)| (v & m, m)).unwrap_or((0, 0)),
-        idle_timeout,
-        hard_timeout,
-        priority,
-        buffer_id,
-        out_port,
-        out_group: u32::MAX,
-        flags,
-        importance: 0,
-        matches: d.matches,
-        actions,
-    })
+    fm.cookie_match = d.cookie.map(|(v, m)| (v & m, m)).unwrap_or((0, 0));
+    fm.matches = d.matches;
+    fm.actions = decode_actions(r.rest(), OFP10)?;
+    Ok(fm)
 }
 
 fn decode_packet_out(version: u8, r: &mut Reader<'_>) -> Result<Request, OfError> {
