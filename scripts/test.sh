@@ -41,10 +41,20 @@ if [ "$FUZZ_SECONDS" -gt 0 ] && command -v cargo-fuzz >/dev/null && rustup toolc
         step "fuzz $target for ${FUZZ_SECONDS}s"
         # New inputs go to a scratch dir; the committed seed corpus is read only.
         scratch="$(mktemp -d)"
-        (cd fuzz && CARGO_TARGET_DIR="$HOME/.cache/hwol-fuzz-target" \
+        log="$scratch.log"
+        if ! (cd fuzz && CARGO_TARGET_DIR="$HOME/.cache/hwol-fuzz-target" \
             cargo +nightly fuzz run "$target" "$scratch" "corpus/$target" -- \
-            -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 2>&1 | tail -n 5)
-        rm -rf "$scratch"
+            -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 >"$log" 2>&1); then
+            # Show what failed and the input that did it, not just the tail
+            # of a backtrace.
+            grep -m1 -A6 -E "panicked at|ERROR: libFuzzer|ERROR: AddressSanitizer" "$log" || tail -n 40 "$log"
+            grep -E "Test unit written to|Base64:" "$log" || true
+            echo "fuzz target $target failed; reproduce with: (cd fuzz && cargo +nightly fuzz run $target <artifact>)"
+            rm -rf "$scratch" "$log"
+            exit 1
+        fi
+        grep "^stat::" "$log" | head -n 3
+        rm -rf "$scratch" "$log"
     done
 else
     step "fuzz smoke runs skipped (FUZZ_SECONDS=0, or no nightly/cargo-fuzz)"

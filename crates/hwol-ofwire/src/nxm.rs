@@ -425,8 +425,12 @@ pub fn decode_fields(bytes: &[u8]) -> Result<DecodedMatch, OfError> {
                 nm |= 0x1000;
                 nv |= 0x1000;
             }
+            check_vlan_tci(nv, nm)?;
             out.matches.set_masked(F::VlanTci, nv, nm);
         } else {
+            if of == F::VlanTci {
+                check_vlan_tci(v, m)?;
+            }
             out.matches.set_masked(of, v, m);
         }
     }
@@ -438,6 +442,28 @@ const ETH_IP: u16 = 0x0800;
 const ETH_IPV6: u16 = 0x86dd;
 const ETH_ARP: u16 = 0x0806;
 const ETH_RARP: u16 = 0x8035;
+
+/// A `vlan_tci` match hwol can hold: its mask covers the 0x1000
+/// "tag present" bit whenever it covers any (hwol keys VLAN bits on tag
+/// presence, as the text parser does), and a value without that bit sets
+/// no other bit (such a match could never hit a packet).
+fn check_vlan_tci(v: u128, m: u128) -> Result<(), OfError> {
+    if m != 0 && m & 0x1000 == 0 {
+        return Err(OfError::matching(
+            bad_match::BAD_MASK,
+            format!("vlan_tci: mask {m:#06x} lacks the 0x1000 \"tag present\" bit (hwol cannot match VLAN bits without matching tag presence)"),
+        ));
+    }
+    if v & 0x1000 == 0 && v & m != 0 {
+        return Err(OfError::matching(
+            bad_match::BAD_VALUE,
+            format!(
+                "vlan_tci: {v:#06x} sets VLAN bits but not the 0x1000 \"tag present\" bit, so it could never match"
+            ),
+        ));
+    }
+    Ok(())
+}
 
 fn check_prereqs(m: &OfMatch, protos: &[(Field, u8)]) -> Result<(), OfError> {
     let (t, tm) = m.get(F::EthType);

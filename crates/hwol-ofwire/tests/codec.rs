@@ -73,6 +73,15 @@ fn fuzz_findings_give_errors() {
     .collect();
     let f = decode_request(&set_vlan_tci).unwrap();
     assert_eq!(decode_request(&encode_request(&f)).unwrap(), f);
+
+    // The same flow_mod matching NXM_OF_VLAN_TCI=0x0002 exactly: VLAN bits
+    // without the tag-present bit, which no packet can have. hwol's key
+    // cannot hold it (it read as "no VLAN" and re-encoded differently), so
+    // it is a bad-value error that says why.
+    let mut never = set_vlan_tci.clone();
+    never[0x34..0x3a].copy_from_slice(&[0x00, 0x00, 0x08, 0x02, 0x00, 0x02]);
+    let e = decode_request(&never).unwrap_err();
+    assert!(e.to_string().contains("vlan_tci: 0x0002 sets VLAN bits but not the 0x1000"), "{e}");
 }
 
 #[test]

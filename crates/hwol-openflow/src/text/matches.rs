@@ -194,11 +194,13 @@ pub(crate) struct MatchBuilder<'p> {
     m: OfMatch,
     ports: &'p PortMap,
     used: Vec<String>,
+    /// The protocol shorthand (`tcp`, `ipv6`, ...) written so far, if any.
+    shorthand: Option<&'static str>,
 }
 
 impl<'p> MatchBuilder<'p> {
     pub(crate) fn new(ports: &'p PortMap) -> Self {
-        MatchBuilder { m: OfMatch::catchall(), ports, used: Vec::new() }
+        MatchBuilder { m: OfMatch::catchall(), ports, used: Vec::new(), shorthand: None }
     }
 
     fn vlan(&mut self, name: &str, value: &str, shift: u32, max: u128) -> Result<(), Error> {
@@ -226,10 +228,27 @@ impl<'p> MatchBuilder<'p> {
 
     /// Applies one `key=value` token.
     pub(crate) fn apply(&mut self, key: &str, value: &str) -> Result<(), Error> {
-        if let Some((_, dl_type, proto)) = SHORTHANDS.iter().find(|(n, _, _)| *n == key) {
-            self.m.set(Field::EthType, *dl_type as u128);
+        if let Some(&(name, dl_type, proto)) = SHORTHANDS.iter().find(|(n, _, _)| *n == key) {
+            // OVS lets a later shorthand overwrite an earlier one and then
+            // silently drops whatever no longer fits ("sctp,mpls" becomes
+            // "mpls"); a match has one protocol, so say so instead.
+            if let Some(prev) = self.shorthand {
+                let (_, prev_type, prev_proto) =
+                    SHORTHANDS.iter().find(|(n, _, _)| *n == prev).copied().unwrap_or_default();
+                let clash = prev_type != dl_type || matches!((prev_proto, proto), (Some(a), Some(b)) if a != b);
+                if clash {
+                    return Err(Error::invalid(
+                        name,
+                        format!("conflicts with \"{prev}\" earlier in the match (a match has one protocol: keep one of them)"),
+                    ));
+                }
+            }
+            if proto.is_some() || self.shorthand.is_none() {
+                self.shorthand = Some(name);
+            }
+            self.m.set(Field::EthType, dl_type as u128);
             if let Some(p) = proto {
-                self.m.set(Field::IpProto, *p as u128);
+                self.m.set(Field::IpProto, p as u128);
             }
             return Ok(());
         }
@@ -276,6 +295,18 @@ impl<'p> MatchBuilder<'p> {
         let (p, pm) = self.m.get(Field::IpProto);
         let dl_type = (tm != 0).then_some(t as u16);
         let nw_proto = (pm != 0).then_some(p as u8);
+        // A shorthand's nw_proto outlives a dl_type written after it.
+        let explicit_proto = self.used.iter().any(|u| u == "nw_proto");
+        let ip = matches!(dl_type, Some(ETH_TYPE_IP | ETH_TYPE_IPV6));
+        if let (Some(name), Some(proto), false, false) = (self.shorthand, nw_proto, ip, explicit_proto) {
+            return Err(Error::invalid(
+                name,
+                format!(
+                    "sets nw_proto={proto}, which needs dl_type=0x0800 or 0x86dd, but dl_type is {} (drop dl_type, or the protocol)",
+                    dl_type.map_or("unset".to_string(), |t| format!("{t:#06x}"))
+                ),
+            ));
+        }
         for name in &self.used {
             if let Some(pr) = fields::prereq(name) {
                 fields::check_prereq(name, &pr, dl_type, nw_proto)?;

@@ -132,6 +132,9 @@ fn errors_name_the_field_and_say_what_to_do() {
         "vlan_tci=0x0005/0x0fff,actions=drop",
         "dl_vlan=5000,actions=drop",
         "ip,nw_tos=17,actions=drop",
+        "sctp,mpls,actions=drop",
+        "tcp,udp,actions=drop",
+        "tcp,dl_type=0x8847,actions=drop",
         "cookie=1/1,actions=drop",
         "foo=1,actions=drop",
         "dl_src=00:11:22:33:44,actions=drop",
@@ -507,4 +510,20 @@ fn quoted_port_names_with_separators_read_back() {
     assert_eq!(text, "in_port=\"br-int\" actions=output:\"p 3\",output:\"p 3\"");
     assert_eq!(parse_flow(&text, &p).unwrap(), f);
     assert!(parse_flow("\"0in_port=ract:\"\u{4d2}cstaw+trk,ions=c0", &p).is_err());
+}
+
+/// Shorthands that agree combine as OVS combines them; a later `ip` keeps an
+/// earlier `tcp`, and an explicit `nw_proto` may follow a shorthand.
+#[test]
+fn compatible_shorthands_combine() {
+    let p = ports();
+    for (text, printed) in [
+        ("tcp,ip,actions=drop", "tcp actions=drop"),
+        ("ip,tcp,actions=drop", "tcp actions=drop"),
+        ("tcp,nw_proto=17,actions=drop", "udp actions=drop"),
+        ("ipv6,tcp6,actions=drop", "tcp6 actions=drop"),
+    ] {
+        let flow = parse_flow(text, &p).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(format_flow(&flow, None), printed, "{text}");
+    }
 }
