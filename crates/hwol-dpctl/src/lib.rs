@@ -7,6 +7,9 @@
 //!   handled in software print `dp:ovs` and, with `-m`, a
 //!   `dp-extra-info:offload(...)` field saying why they are not offloaded
 //!   (pending, refused with the provider's reason, or failed with its error).
+//!   A flow the provider holds but the NIC does not (tc flower's
+//!   `not_in_hw`) prints `dp:<provider>` without `offloaded:yes`, as OVS
+//!   prints it, and with `-m` says why it is not in hardware.
 //! - [`dump_conntrack`]: `dpctl/dump-conntrack [zone=N] [-s]`, with
 //!   `,offloaded` appended to connections the fast path is carrying.
 //!
@@ -33,13 +36,17 @@ pub enum FlowType {
     /// `type=all` (also the default).
     #[default]
     All,
-    /// `type=ovs` / `type=non-offloaded`: flows handled in software.
+    /// `type=ovs`: flows handled by the software datapath (`dp:ovs`).
     Software,
+    /// `type=non-offloaded`: flows not in hardware: the `dp:ovs` ones plus
+    /// those a provider runs in the kernel's software path (tc flower's
+    /// `not_in_hw`), as OVS counts them.
+    NonOffloaded,
     /// `type=offloaded`: flows in the fast path.
     Offloaded,
     /// `type=partially-offloaded`: none in hwol (a flow is offloaded whole or not at all).
     Partial,
-    /// `type=<provider>` (e.g. `xdp`, `tc`): offloaded flows of that provider.
+    /// `type=<provider>` (e.g. `xdp`, `tc`): the flows that provider holds.
     Provider(String),
 }
 
@@ -53,7 +60,8 @@ impl FlowType {
     pub fn parse(s: &str, provider: &str) -> Result<FlowType, BadType> {
         Ok(match s {
             "all" => FlowType::All,
-            "ovs" | "non-offloaded" => FlowType::Software,
+            "ovs" => FlowType::Software,
+            "non-offloaded" => FlowType::NonOffloaded,
             "offloaded" => FlowType::Offloaded,
             "partially-offloaded" => FlowType::Partial,
             p if p == provider => FlowType::Provider(p.to_string()),
@@ -93,13 +101,16 @@ impl OffloadView for NoOffload {
     }
 }
 
-fn keep(filter: &FlowType, offloaded: bool, provider: &str) -> bool {
+/// Whether a flow passes the `type=` filter, given whether it is in hardware
+/// (`offloaded:yes`) and which layer runs it (`dp:`).
+fn keep(filter: &FlowType, offloaded: bool, dp: &str) -> bool {
     match filter {
         FlowType::All => true,
-        FlowType::Software => !offloaded,
+        FlowType::Software => dp == "ovs",
+        FlowType::NonOffloaded => !offloaded,
         FlowType::Offloaded => offloaded,
         FlowType::Partial => false,
-        FlowType::Provider(p) => offloaded && p == provider,
+        FlowType::Provider(p) => p == dp,
     }
 }
 
@@ -110,7 +121,11 @@ pub fn dump_flows(flows: &[Arc<Megaflow>], offload: &dyn OffloadView, opts: &Dum
     for f in flows {
         let state = offload.state(f.ufid);
         let offloaded = matches!(state, Some(OffloadState::Offloaded));
-        if !keep(&opts.filter, offloaded, offload.provider()) {
+        // As OVS does for tc: a flow the provider holds outside the NIC
+        // (`not_in_hw`) is `dp:tc` without `offloaded:yes`.
+        let dp =
+            if offloaded || matches!(state, Some(OffloadState::NotInHardware(_))) { offload.provider() } else { "ovs" };
+        if !keep(&opts.filter, offloaded, dp) {
             continue;
         }
         let used = match f.stats.used() {
@@ -122,6 +137,7 @@ pub fn dump_flows(flows: &[Arc<Megaflow>], offload: &dyn OffloadView, opts: &Dum
             (None, true) => Some("offload(none)".to_string()),
             (Some(OffloadState::Pending), true) => Some("offload(pending)".to_string()),
             (Some(OffloadState::NotOffloaded(r)), true) => Some(format!("offload(refused: {r})")),
+            (Some(OffloadState::NotInHardware(r)), true) => Some(format!("offload(not in hardware: {r})")),
             (Some(OffloadState::Failed(e)), true) => Some(format!("offload(failed: {e})")),
         };
         let flow = OdpFlow {
@@ -134,7 +150,7 @@ pub fn dump_flows(flows: &[Arc<Megaflow>], offload: &dyn OffloadView, opts: &Dum
                 tcp_flags: f.stats.tcp_flags(),
             }),
             offloaded: offloaded.then_some(Offloaded::Yes),
-            dp: Some(if offloaded { offload.provider().to_string() } else { "ovs".to_string() }),
+            dp: Some(dp.to_string()),
             actions: f.actions.clone(),
             dp_extra_info: extra,
             ..Default::default()
@@ -264,6 +280,45 @@ mod tests {
             Duration::from_secs(10),
         );
         assert_eq!(software.lines().count(), 2, "header + the one software flow:\n{software}");
+    }
+
+    /// A flow tc holds outside the NIC is `dp:tc` without `offloaded:yes`:
+    /// `type=offloaded` and `type=ovs` leave it out, `type=non-offloaded`
+    /// and `type=tc` keep it, and `-m` says why.
+    #[test]
+    fn a_flow_not_in_hardware_is_dp_tc_and_non_offloaded() {
+        struct Tc(View);
+        impl OffloadView for Tc {
+            fn provider(&self) -> &str {
+                "tc"
+            }
+            fn state(&self, ufid: u128) -> Option<OffloadState> {
+                self.0.state(ufid)
+            }
+        }
+        let (flows, mut view, _) = setup();
+        let first = flows[0].ufid;
+        view.0.insert(first, OffloadState::NotInHardware("the NIC did not take it (not_in_hw)".into()));
+        let view = Tc(view);
+        let count = |ty: &str| {
+            let filter = FlowType::parse(ty, "tc").unwrap();
+            let text = dump_flows(&flows, &view, &DumpOpts { names: None, verbose: false, filter }, Duration::ZERO);
+            // The first flow is the only one that recirculates.
+            text.lines().filter(|l| l.contains("recirc(0x18)")).count()
+        };
+        assert_eq!(
+            (count("offloaded"), count("ovs"), count("non-offloaded"), count("tc"), count("all")),
+            (0, 0, 1, 1, 1)
+        );
+        let text = dump_flows(
+            &flows,
+            &view,
+            &DumpOpts { names: None, verbose: true, filter: FlowType::NonOffloaded },
+            Duration::ZERO,
+        );
+        let line = text.lines().find(|l| l.contains("not in hardware")).expect(&text);
+        assert!(line.contains("dp:tc") && !line.contains("offloaded:yes"), "{line}");
+        assert!(line.contains("offload(not in hardware: the NIC did not take it (not_in_hw))"), "{line}");
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub struct OffloadSummary {
     pub pending: usize,
     /// Flows kept in software, by reason.
     pub not_offloaded: BTreeMap<String, usize>,
+    /// Flows the provider holds but the NIC does not (they run in the
+    /// kernel's software path), by reason.
+    pub not_in_hw: BTreeMap<String, usize>,
     /// Flows the provider failed on, by error.
     pub failed: BTreeMap<String, usize>,
     /// Connections in the fast path's conntrack table.
@@ -50,11 +53,19 @@ impl OffloadSummary {
         let mut s = String::new();
         let _ = writeln!(s, "provider: {} ({})", self.provider, if self.enabled { "enabled" } else { "disabled" });
         let total = self.offloaded
+            + self.not_in_hw.values().sum::<usize>()
             + self.pending
             + self.not_offloaded.values().sum::<usize>()
             + self.failed.values().sum::<usize>();
         let _ = writeln!(s, "  flows: {total}");
         let _ = writeln!(s, "    offloaded: {}", self.offloaded);
+        if !self.not_in_hw.is_empty() {
+            let _ =
+                writeln!(s, "    in {} but not in hardware: {}", self.provider, self.not_in_hw.values().sum::<usize>());
+            for (why, n) in &self.not_in_hw {
+                let _ = writeln!(s, "      {n}: {why}");
+            }
+        }
         let _ = writeln!(s, "    pending: {}", self.pending);
         let _ = writeln!(s, "    not offloaded: {}", self.not_offloaded.values().sum::<usize>());
         for (why, n) in &self.not_offloaded {
@@ -66,6 +77,15 @@ impl OffloadSummary {
         }
         let _ = writeln!(s, "  offloaded connections: {}", self.connections);
         s
+    }
+}
+
+/// The state of a flow the provider accepted: in its hardware, or held by
+/// the provider's kernel path only.
+fn placed<P: OffloadProvider>(provider: &P, ufid: u128) -> OffloadState {
+    match provider.not_in_hw(ufid) {
+        None => OffloadState::Offloaded,
+        Some(why) => OffloadState::NotInHardware(why),
     }
 }
 
@@ -164,7 +184,7 @@ impl<P: OffloadProvider> OffloadManager<P> {
                         continue;
                     }
                     t.state = match self.provider.flow_put(&t.flow) {
-                        Ok(()) => OffloadState::Offloaded,
+                        Ok(()) => placed(&self.provider, ufid),
                         Err(OffloadError::Unsupported(r)) => OffloadState::NotOffloaded(r),
                         Err(OffloadError::Failed(e)) => OffloadState::Failed(e),
                     };
@@ -204,6 +224,9 @@ impl<P: OffloadProvider> OffloadManager<P> {
                 used: st.used,
             };
             t.seen = st;
+            if matches!(t.state, OffloadState::Offloaded | OffloadState::NotInHardware(_)) {
+                t.state = placed(&self.provider, ufid);
+            }
             if delta.packets > 0 || delta.bytes > 0 {
                 out.push((ufid, delta));
             }
@@ -220,7 +243,8 @@ impl<P: OffloadProvider> OffloadManager<P> {
         let stats: HashMap<u128, FastPathStats> = self.provider.flow_stats()?.into_iter().collect();
         for f in &flows {
             let seen = stats.get(&f.ufid).copied().unwrap_or_default();
-            self.flows.insert(f.ufid, Tracked { flow: f.clone(), state: OffloadState::Offloaded, seen });
+            let state = placed(&self.provider, f.ufid);
+            self.flows.insert(f.ufid, Tracked { flow: f.clone(), state, seen });
         }
         Ok(flows)
     }
@@ -284,6 +308,7 @@ impl<P: OffloadProvider> OffloadManager<P> {
             match &t.state {
                 OffloadState::Pending => s.pending += 1,
                 OffloadState::Offloaded => s.offloaded += 1,
+                OffloadState::NotInHardware(r) => *s.not_in_hw.entry(r.clone()).or_default() += 1,
                 OffloadState::NotOffloaded(r) => *s.not_offloaded.entry(r.to_string()).or_default() += 1,
                 OffloadState::Failed(e) => *s.failed.entry(e.clone()).or_default() += 1,
             }

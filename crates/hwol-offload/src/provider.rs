@@ -117,6 +117,10 @@ pub enum OffloadState {
     Offloaded,
     /// In software only, for this reason.
     NotOffloaded(NotOffloadedReason),
+    /// The provider holds the flow, but runs it in the kernel's own software
+    /// path rather than in the NIC (tc flower's `not_in_hw`), for this
+    /// reason. Packets still bypass the daemon; they cost host CPU.
+    NotInHardware(String),
     /// The provider failed; the flow is in software only.
     Failed(String),
 }
@@ -127,6 +131,7 @@ impl fmt::Display for OffloadState {
             OffloadState::Pending => f.write_str("pending"),
             OffloadState::Offloaded => f.write_str("offloaded"),
             OffloadState::NotOffloaded(r) => write!(f, "not offloaded: {r}"),
+            OffloadState::NotInHardware(r) => write!(f, "not in hardware: {r}"),
             OffloadState::Failed(e) => write!(f, "failed: {e}"),
         }
     }
@@ -184,6 +189,16 @@ pub trait OffloadProvider: Send {
 
     /// Last time the fast path saw each offloaded connection.
     fn ct_used(&mut self) -> Result<Vec<(u16, CtTuple, Duration)>, OffloadError>;
+
+    /// For providers that stand in front of a NIC (tc flower): why an
+    /// installed flow is *not* in the NIC's hardware, as of its install or
+    /// the last [`flow_stats`](Self::flow_stats); `None` when it is, when
+    /// the flow is unknown, or when the provider has no hardware of its own
+    /// (the eBPF fast paths, where installed is as far as it goes).
+    fn not_in_hw(&self, ufid: u128) -> Option<String> {
+        let _ = ufid;
+        None
+    }
 }
 
 /// Fields a provider may declare support for, with the names

@@ -559,6 +559,28 @@ impl<R: Transport, C: Transport> OffloadProvider for FlowerProvider<R, C> {
         Ok(out)
     }
 
+    /// `not_in_hw` filters run in the kernel's flower classifier: they skip
+    /// the daemon but cost host CPU, so say why the NIC does not hold them.
+    fn not_in_hw(&self, ufid: u128) -> Option<String> {
+        let inst = self.flows.get(&ufid)?;
+        if inst.hw.in_hw {
+            return None;
+        }
+        Some(match self.policy {
+            TcPolicy::SkipHw => {
+                "tc-policy=skip_hw keeps filters out of the NIC; the kernel's flower classifier runs it".to_string()
+            }
+            _ => {
+                let dev = self.ifname(inst.id.ifindex);
+                format!(
+                    "{dev}'s driver did not take the filter (not_in_hw), so the kernel's flower classifier runs it; \
+                     check `ethtool -k {dev} hw-tc-offload`, that the NIC is in switchdev mode, and the driver's \
+                     limits on this match or action"
+                )
+            }
+        })
+    }
+
     /// The flows this provider installed. Filters a previous daemon left
     /// behind are not adopted (see `docs/tc-flower.md`).
     fn flow_dump(&mut self) -> Result<Vec<OffloadFlow>, OffloadError> {
@@ -746,6 +768,31 @@ mod tests {
         assert!(!p.hw_state(1).unwrap().in_hw);
     }
 
+    /// A filter the NIC refused (policy none) or was told to skip (skip_hw)
+    /// is "not in hardware" with a reason that names the cause, not
+    /// "offloaded".
+    #[test]
+    fn not_in_hw_filters_are_not_in_hardware_with_the_reason() {
+        for (hw, policy, says) in [
+            (Hw::Refuse, TcPolicy::None, "rep1's driver did not take the filter (not_in_hw)"),
+            (Hw::Accept, TcPolicy::SkipHw, "tc-policy=skip_hw"),
+        ] {
+            let (_k, p) = setup(hw, policy);
+            let mut m = OffloadManager::new(p, true);
+            m.flow_put(flow(1, 2, vec![Action::Output(2)]));
+            m.run(10);
+            match m.state(1) {
+                Some(OffloadState::NotInHardware(why)) => assert!(why.contains(says), "{why}"),
+                other => panic!("{policy:?}: {other:?}"),
+            }
+            m.poll_stats().unwrap();
+            assert!(matches!(m.state(1), Some(OffloadState::NotInHardware(_))), "still after a stats poll");
+            let summary = m.summary();
+            assert_eq!((summary.offloaded, summary.not_in_hw.values().sum::<usize>()), (0, 1));
+            assert!(summary.format().contains("in tc but not in hardware: 1"), "{}", summary.format());
+        }
+    }
+
     #[test]
     fn refusals_and_failures_through_the_manager() {
         let (k, p) = setup(Hw::Accept, TcPolicy::None);
@@ -762,6 +809,7 @@ mod tests {
         ));
         assert!(matches!(m.state(3), Some(OffloadState::NotOffloaded(NotOffloadedReason::UnsupportedAction { .. }))));
         assert_eq!(k.filters().len(), 1);
+        assert_eq!(m.summary().offloaded, 1);
         // A port that is gone from the kernel is a failure that says what to check.
         let e = m.provider_mut().port_add(9, "nope").unwrap_err();
         assert!(e.to_string().contains("nope") && e.to_string().contains("representor"), "{e}");
