@@ -421,16 +421,22 @@ pub fn decode_fields(bytes: &[u8]) -> Result<DecodedMatch, OfError> {
             let mut nm = om | m;
             let mut nv = ov | v;
             if w.conv == VlanPcp {
+                if om & 0x1000 != 0 && ov & 0x1000 == 0 {
+                    return Err(OfError::matching(
+                        bad_match::BAD_PREREQ,
+                        "vlan_pcp: requires a VLAN tag, but vlan_vid matches packets without one",
+                    ));
+                }
                 // vlan_pcp implies a tag is present.
                 nm |= 0x1000;
                 nv |= 0x1000;
             }
-            check_vlan_tci(nv, nm)?;
+            let (nv, nm) = check_vlan_tci(nv, nm)?;
             out.matches.set_masked(F::VlanTci, nv, nm);
+        } else if of == F::VlanTci {
+            let (v, m) = check_vlan_tci(v, m)?;
+            out.matches.set_masked(of, v, m);
         } else {
-            if of == F::VlanTci {
-                check_vlan_tci(v, m)?;
-            }
             out.matches.set_masked(of, v, m);
         }
     }
@@ -446,8 +452,10 @@ const ETH_RARP: u16 = 0x8035;
 /// A `vlan_tci` match hwol can hold: its mask covers the 0x1000
 /// "tag present" bit whenever it covers any (hwol keys VLAN bits on tag
 /// presence, as the text parser does), and a value without that bit sets
-/// no other bit (such a match could never hit a packet).
-fn check_vlan_tci(v: u128, m: u128) -> Result<(), OfError> {
+/// no other bit (such a match could never hit a packet). Returns it in
+/// canonical form: "no tag" is `0/0xffff` however it was written (OXM's
+/// `vlan_vid=0` says `0/0x1fff`), as the text parser writes it.
+fn check_vlan_tci(v: u128, m: u128) -> Result<(u128, u128), OfError> {
     if m != 0 && m & 0x1000 == 0 {
         return Err(OfError::matching(
             bad_match::BAD_MASK,
@@ -462,7 +470,10 @@ fn check_vlan_tci(v: u128, m: u128) -> Result<(), OfError> {
             ),
         ));
     }
-    Ok(())
+    if m & 0x1000 != 0 && v & 0x1000 == 0 {
+        return Ok((0, 0xffff));
+    }
+    Ok((v, m))
 }
 
 fn check_prereqs(m: &OfMatch, protos: &[(Field, u8)]) -> Result<(), OfError> {
@@ -549,7 +560,8 @@ pub fn encode_fields(out: &mut Vec<u8>, m: &OfMatch, dialect: Dialect, cookie: O
                 let (a, b) = from_field(&w, vv, vid);
                 write_tlv(out, &w, a, b);
             }
-            if pcp != 0 {
+            // vlan_pcp implies a tag: "no tag" is vlan_vid=0 alone.
+            if pcp != 0 && vv & 0x1000 != 0 {
                 let w = lookup(OXM_OF, 7, None).expect("vlan_pcp");
                 let (a, b) = from_field(&w, vv, pcp);
                 write_tlv(out, &w, a, b);

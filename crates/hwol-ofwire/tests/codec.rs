@@ -11,6 +11,7 @@
 use hwol_ofwire::msg::{decode_request, encode_request, Request};
 use hwol_ofwire::server::{Conn, MemoryBridge, Shared};
 use hwol_ofwire::ErrKind;
+use hwol_openflow::Field;
 
 fn captured() -> Vec<(String, Vec<u8>)> {
     let text = include_str!("data/ofctl_requests.txt");
@@ -82,6 +83,30 @@ fn fuzz_findings_give_errors() {
     never[0x34..0x3a].copy_from_slice(&[0x00, 0x00, 0x08, 0x02, 0x00, 0x02]);
     let e = decode_request(&never).unwrap_err();
     assert!(e.to_string().contains("vlan_tci: 0x0002 sets VLAN bits but not the 0x1000"), "{e}");
+
+    // An OpenFlow 1.5 flow_mod matching "no VLAN tag" (NXM_OF_VLAN_TCI=0):
+    // it went out as OXM vlan_vid=0 *and* vlan_pcp=0, and vlan_pcp implies a
+    // tag, so it came back as "any tag with PCP 0". Now "no tag" goes as
+    // vlan_vid=0 alone and reads back as the text parser's 0/0xffff.
+    let no_tag = hex(&[
+        "060e00600000000e00000000000000000000000000000000020000000000",
+        "0007ffffffffffffffffffffffff000000000001001200014a0400000007",
+        "000008020000800000007a00000400180000000000000010fffffffe0000",
+        "000000000000",
+    ]);
+    let f = decode_request(&no_tag).unwrap();
+    assert_eq!(decode_request(&encode_request(&f)).unwrap(), f);
+    let Request::FlowMod(m) = &f.msg else { panic!("{f:?}") };
+    assert_eq!(m.matches.get(Field::VlanTci), (0, 0xffff));
+}
+
+fn hex(parts: &[&str]) -> Vec<u8> {
+    parts
+        .concat()
+        .as_bytes()
+        .chunks(2)
+        .map(|h| u8::from_str_radix(std::str::from_utf8(h).unwrap(), 16).unwrap())
+        .collect()
 }
 
 #[test]
