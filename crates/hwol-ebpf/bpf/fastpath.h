@@ -249,18 +249,52 @@ static __always_inline int hwol_parse(void *data, void *data_end, struct hwol_ke
 
 /* ---- megaflow lookup ---------------------------------------------------- */
 
+/*
+ * Mask hints, OVS's kernel "mask cache" idea: a small per-CPU table, indexed
+ * by a hash of the packet's most telling key fields and its recirc id, that
+ * remembers which mask slot the last packet hashing there hit. The hinted
+ * slot is probed first; only when it misses does the lookup walk every slot
+ * (and then refresh the hint). A hint is only ever a first guess: megaflows
+ * do not overlap, so a hit under any mask is *the* hit, and a stale hint
+ * (mask freed or reused) just costs the walk. Not pinned: a cache that a
+ * new program may start empty.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HWOL_HINT_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32); /* mask slot + 1; 0 = no hint */
+} hwol_mask_hint SEC(".maps");
+
+static __always_inline __u32 hwol_hint_slot(const struct hwol_key *k)
+{
+	__u32 a, b, p;
+
+	__builtin_memcpy(&a, k->ipv4_src, 4);
+	__builtin_memcpy(&b, k->ipv4_dst, 4);
+	__builtin_memcpy(&p, &k->ipv6_dst[12], 4);
+	__u32 h = k->recirc_id * 0x9e3779b1u;
+	h ^= (k->in_port ^ ((__u32)k->eth_type << 16)) * 0x85ebca6bu;
+	h ^= (a ^ (b * 0xc2b2ae35u)) + p;
+	h ^= ((__u32)k->tp_src << 16 | k->tp_dst) * 0x27d4eb2fu;
+	h ^= h >> 15;
+	h *= 0x2c1b3c6du;
+	h ^= h >> 12;
+	return h & (HWOL_HINT_SLOTS - 1);
+}
+
 struct hwol_lookup_ctx {
 	struct hwol_key *key;
 	struct hwol_flow_key fk; /* the masked key of the hit */
+	__u32 skip;               /* slot already probed (the hint), or ~0 */
 	int found;
 };
 
 #define HWOL_KEY_WORDS (sizeof(struct hwol_key) / 4)
 
-static long hwol_probe_mask(__u64 index, void *arg)
+/* Probe one mask slot: mask the key into lc->fk and look it up. */
+static __always_inline struct hwol_flow *hwol_probe(struct hwol_lookup_ctx *lc, __u32 idx)
 {
-	struct hwol_lookup_ctx *lc = arg;
-	__u32 idx = index;
 	struct hwol_mask *m = bpf_map_lookup_elem(&hwol_masks, &idx);
 
 	if (!m || !m->active)
@@ -270,7 +304,18 @@ static long hwol_probe_mask(__u64 index, void *arg)
 	for (int i = 0; i < HWOL_KEY_WORDS; i++)
 		out[i] = k[i] & mk[i];
 	lc->fk.mask_idx = idx;
-	if (bpf_map_lookup_elem(&hwol_flows, &lc->fk)) {
+	return bpf_map_lookup_elem(&hwol_flows, &lc->fk);
+}
+
+static long hwol_probe_mask(__u64 index, void *arg)
+{
+	struct hwol_lookup_ctx *lc = arg;
+
+	if ((__u32)index == lc->skip)
+		return 0;
+	if (hwol_probe(lc, index)) {
+		/* The pointer cannot leave the callback; the caller looks the
+		 * hit up again (the hint makes this the rare path). */
 		lc->found = 1;
 		return 1; /* megaflows do not overlap: the first hit is the hit */
 	}
@@ -279,11 +324,26 @@ static long hwol_probe_mask(__u64 index, void *arg)
 
 static __always_inline struct hwol_flow *hwol_lookup(struct hwol_key *key, struct hwol_lookup_ctx *lc)
 {
+	__u32 slot = hwol_hint_slot(key);
+	__u32 *hint = bpf_map_lookup_elem(&hwol_mask_hint, &slot);
+
 	lc->key = key;
 	lc->found = 0;
+	lc->skip = ~0u;
+	if (hint && *hint) {
+		__u32 idx = *hint - 1;
+		if (idx < HWOL_MAX_MASKS) {
+			struct hwol_flow *f = hwol_probe(lc, idx);
+			if (f)
+				return f;
+			lc->skip = idx;
+		}
+	}
 	bpf_loop(HWOL_MAX_MASKS, hwol_probe_mask, lc, 0);
 	if (!lc->found)
 		return 0;
+	if (hint)
+		*hint = lc->fk.mask_idx + 1;
 	return bpf_map_lookup_elem(&hwol_flows, &lc->fk);
 }
 

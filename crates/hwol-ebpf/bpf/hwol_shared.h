@@ -17,6 +17,7 @@
 #include <linux/types.h>
 
 #define HWOL_MAX_MASKS 16   /* mask slots probed per lookup */
+#define HWOL_HINT_SLOTS 1024 /* per-CPU mask hints (a power of 2) */
 #define HWOL_MAX_ACTIONS 6  /* actions per flow */
 #define HWOL_MAX_PASSES 4   /* lookups per packet (1 + recirculations) */
 #define HWOL_MAX_FLOWS 8192
