@@ -21,6 +21,9 @@ Tests (iperf3 client in pod1, server in pod2, both at nice -10):
   cpu1g   one TCP stream paced at 1 Gbit/s: whole-machine busy CPU from
           /proc/stat and the switch process's own CPU from /proc/<pid>/stat,
           both in % of one core
+          For hwol-xdp and hwol-tc it also reads the fast path's own cost
+          per packet: kernel.bpf_stats_enabled on for the test, run time /
+          run count of the programs behind the instance's pinned links
   udp64   UDP, 64-byte payloads, unpaced: received packets per second
   crr     TCP connect / 1 byte each way / close, in a loop: connections per
           second (Python client in pod1, Python server in pod2)
@@ -129,6 +132,36 @@ def sh(*args, check=True, ns=None, quiet=False, **kw):
     return r
 
 
+def fastpath_prog_ids(instance):
+    """Programs behind an hwol instance's pinned links (its fast path)."""
+    ids = set()
+    root = f"/sys/fs/bpf/hwol/{instance}"
+    for d, _, files in os.walk(root):
+        if "maps" in d[len(root):].split(os.sep):
+            continue
+        for f in files:
+            r = sh("bpftool", "link", "show", "pinned", os.path.join(d, f), "-j", check=False)
+            try:
+                ids.add(json.loads(r.stdout)["prog_id"])
+            except (ValueError, KeyError, TypeError):
+                pass
+    return sorted(ids)
+
+
+def prog_run_stats(ids):
+    """(run_time_ns, run_cnt) summed over programs (needs kernel.bpf_stats_enabled)."""
+    t = n = 0
+    for i in ids:
+        r = sh("bpftool", "prog", "show", "id", i, "-j", check=False)
+        try:
+            j = json.loads(r.stdout)
+        except ValueError:
+            continue
+        t += j.get("run_time_ns", 0)
+        n += j.get("run_cnt", 0)
+    return t, n
+
+
 def cpu_stat():
     return [int(x) for x in open("/proc/stat").readline().split()[1:9]]
 
@@ -181,6 +214,7 @@ class Bench:
         self.ovsbr = f"{p}ovs"
         self.procs = []          # Popen handles we started, killed at teardown
         self.switch_pid = None
+        self.mode = None
         self.switch_dir = None
         self.server_pids = []
         self.ksoftirqd = ksoftirqd_pids()
@@ -235,6 +269,7 @@ class Bench:
 
     # ---------- switches ----------
     def switch_up(self, mode, rdir):
+        self.mode = mode
         self.switch_pid = None
         if mode == "bridge":
             sh("ip", "link", "add", self.br, "type", "bridge")
@@ -383,10 +418,23 @@ class Bench:
         s0, p0, t0 = cpu_stat(), proc_ticks(self.switch_pid), time.monotonic()
         extra = ""
         if test in ("tcp", "cpu1g"):
-            e = self.iperf(a.seconds, ["-b", "1G"] if test == "cpu1g" else [])
+            progs = fastpath_prog_ids(a.prefix) if test == "tcp" and self.mode in ("hwol-xdp", "hwol-tc") else []
+            stats_was = None
+            if progs:
+                stats_was = open("/proc/sys/kernel/bpf_stats_enabled").read().strip()
+                open("/proc/sys/kernel/bpf_stats_enabled", "w").write("1")
+                b0 = prog_run_stats(progs)
+            try:
+                e = self.iperf(a.seconds, ["-b", "1G"] if test == "cpu1g" else [])
+            finally:
+                if progs:
+                    b1 = prog_run_stats(progs)
+                    open("/proc/sys/kernel/bpf_stats_enabled", "w").write(stats_was)
             value = e["sum_received"]["bits_per_second"] / 1e9
             unit = "Gbit/s"
             extra = f"retr={e['sum_sent'].get('retransmits')}"
+            if progs and b1[1] > b0[1]:
+                extra += f" fastpath_ns={(b1[0] - b0[0]) / (b1[1] - b0[1]):.0f} fastpath_pps={(b1[1] - b0[1]) / a.seconds:.0f}"
         elif test == "udp64":
             e = self.iperf(a.udp_seconds, ["-u", "-l", "64", "-b", "0"])
             sm = e.get("sum_received") or e["sum"]
@@ -595,6 +643,19 @@ def report(a, modes, rows, unavailable, failures, tsv_path, elapsed, rdir):
         errs = sum(int(re.search(r"errors=(\d+)", r[7]).group(1)) for r in rows
                    if r[1] == mode and r[2] == "crr" and "errors=" in r[7])
         lines.append(f"| {mode} | {span('tcp')} | {span('udp64', 1e3, 0)} | {span('crr', 1.0, 0)} | {errs} |")
+    fp = {}
+    for rnd, mode, test, v, unit, tot, swc, extra, _mine in rows:
+        m = re.search(r"fastpath_ns=(\d+) fastpath_pps=(\d+)", extra)
+        if m:
+            fp.setdefault(mode, []).append((int(m.group(1)), int(m.group(2))))
+    if fp:
+        lines.append("")
+        lines.append("Fast-path cost per packet in the TCP test (`kernel.bpf_stats_enabled`: run time / run "
+                     "count of the instance's XDP or TC programs, medians over rounds; GSO packets count "
+                     "once): " + ", ".join(
+                         f"{m} {statistics.median(x[0] for x in fp[m]):,.0f} ns at "
+                         f"{statistics.median(x[1] for x in fp[m]) / 1e3:,.0f} k packets/s"
+                         for m in modes if m in fp) + ".")
     noise = {}
     for rnd, mode, test, v, unit, tot, swc, extra, _mine in rows:
         m = re.search(r"others=(-?\d+)", extra)
