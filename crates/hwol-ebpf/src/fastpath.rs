@@ -549,6 +549,19 @@ impl FastPath {
         Ok(used.into_iter().map(|((z, t), ns)| (z, t, Duration::from_nanos(ns))).collect())
     }
 
+    /// Each connection once (its two directions are two entries), with
+    /// its mark; the table keeps no labels (connections with one are
+    /// never pushed, see `convert::ct_to_bpf`).
+    pub(crate) fn ct_dump(&mut self) -> Result<Vec<CtOffload>, OffloadError> {
+        let mut out: HashMap<(u16, CtTuple), u32> = HashMap::new();
+        for r in self.ct_map.iter() {
+            let (k, v) = r.map_err(|e| failed(map_err("reading hwol_ct")(e)))?;
+            let (k, v): (BpfCtKey, BpfCtVal) = (bytemuck::cast(k), bytemuck::cast(v));
+            out.insert(ct_from_bpf(&k, &v), v.mark);
+        }
+        Ok(out.into_iter().map(|((zone, orig), mark)| CtOffload { zone, orig, mark, label: 0 }).collect())
+    }
+
     pub(crate) fn reason_counts(&self) -> Result<Vec<(Reason, u64)>, Error> {
         Reason::ALL
             .iter()

@@ -207,6 +207,9 @@ macro_rules! delegate_provider {
             fn ct_used(&mut self) -> Result<Vec<(u16, CtTuple, Duration)>, OffloadError> {
                 self.fp.ct_used()
             }
+            fn ct_dump(&mut self) -> Result<Vec<CtOffload>, OffloadError> {
+                self.fp.ct_dump()
+            }
         }
 
         impl $t {

@@ -291,6 +291,12 @@ impl<P: OffloadProvider> OffloadManager<P> {
         self.flows.get(&ufid).map(|t| &t.flow)
     }
 
+    /// Every connection the fast path holds, with its mark and label (for
+    /// adoption after a restart).
+    pub fn ct_dump(&mut self) -> Result<Vec<CtOffload>, OffloadError> {
+        self.provider.ct_dump()
+    }
+
     /// When the fast path last saw each offloaded connection.
     pub fn ct_used(&mut self) -> Result<Vec<(u16, CtTuple, Duration)>, OffloadError> {
         self.provider.ct_used()

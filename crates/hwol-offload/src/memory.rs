@@ -188,6 +188,10 @@ impl OffloadProvider for MemoryProvider {
     fn ct_used(&mut self) -> Result<Vec<(u16, CtTuple, Duration)>, OffloadError> {
         Ok(self.cts.iter().filter_map(|((z, t), (_, u))| u.map(|u| (*z, *t, u))).collect())
     }
+
+    fn ct_dump(&mut self) -> Result<Vec<CtOffload>, OffloadError> {
+        Ok(self.cts.values().map(|(c, _)| c.clone()).collect())
+    }
 }
 
 #[cfg(test)]

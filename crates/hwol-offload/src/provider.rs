@@ -190,6 +190,12 @@ pub trait OffloadProvider: Send {
     /// Last time the fast path saw each offloaded connection.
     fn ct_used(&mut self) -> Result<Vec<(u16, CtTuple, Duration)>, OffloadError>;
 
+    /// Every connection in the fast path, once each, as it was pushed (zone,
+    /// original tuple, mark and label), for adopting them after a daemon
+    /// restart: a connection adopted without its mark would no longer match
+    /// the pipeline's `ct_mark` flows.
+    fn ct_dump(&mut self) -> Result<Vec<CtOffload>, OffloadError>;
+
     /// For providers that stand in front of a NIC (tc flower): why an
     /// installed flow is *not* in the NIC's hardware, as of its install or
     /// the last [`flow_stats`](Self::flow_stats); `None` when it is, when
@@ -284,6 +290,12 @@ impl OffloadProvider for Box<dyn OffloadProvider> {
     }
     fn ct_used(&mut self) -> Result<Vec<(u16, CtTuple, Duration)>, OffloadError> {
         (**self).ct_used()
+    }
+    fn ct_dump(&mut self) -> Result<Vec<CtOffload>, OffloadError> {
+        (**self).ct_dump()
+    }
+    fn not_in_hw(&self, ufid: u128) -> Option<String> {
+        (**self).not_in_hw(ufid)
     }
 }
 

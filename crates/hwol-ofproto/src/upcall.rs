@@ -197,18 +197,29 @@ impl Ofproto {
             seen.insert(f.ufid);
             let mut u = match self.ukeys.remove(&f.ufid) {
                 Some(u) => u,
-                // A megaflow from before a restart: adopt it; it is checked below.
-                None => Ukey {
-                    key: f.key,
-                    mask: f.mask,
-                    actions: f.actions.clone(),
-                    rules: Vec::new(),
-                    recircs: recircs_in(&f.actions),
-                    version: self.version.wrapping_sub(1),
-                    packets: 0,
-                    bytes: 0,
-                    created: now,
-                },
+                // A megaflow from before a restart: adopt it; it is checked
+                // below. It holds its recirc ids from now on, like any
+                // installed megaflow (restored ids start unreferenced, and
+                // the gc below would otherwise free them: the next upcall
+                // in such an id, e.g. a new connection's SYN after its
+                // ct(), would then fail to translate and be dropped).
+                None => {
+                    let recircs = recircs_in(&f.actions);
+                    for id in &recircs {
+                        self.recirc.add_ref(*id);
+                    }
+                    Ukey {
+                        key: f.key,
+                        mask: f.mask,
+                        actions: f.actions.clone(),
+                        rules: Vec::new(),
+                        recircs,
+                        version: self.version.wrapping_sub(1),
+                        packets: 0,
+                        bytes: 0,
+                        created: now,
+                    }
+                }
             };
             // 1. Statistics to the rules.
             let dp = f.packets.saturating_sub(u.packets);

@@ -290,10 +290,10 @@ impl<P: OffloadProvider> Switch<P> {
             self.datapath.flow_put(f.key, f.mask, f.actions.clone());
         }
         let mut conns = 0;
-        if let Ok(used) = off.ct_used() {
-            for (zone, orig, _) in used {
-                if self.datapath.conntrack().adopt_established(zone, &orig, 0, 0, now) {
-                    off.ct_adopt(CtOffload { zone, orig, mark: 0, label: 0 });
+        if let Ok(cts) = off.ct_dump() {
+            for ct in cts {
+                if self.datapath.conntrack().adopt_established(ct.zone, &ct.orig, ct.mark, ct.label, now) {
+                    off.ct_adopt(ct);
                     conns += 1;
                 }
             }

@@ -644,6 +644,12 @@ impl<R: Transport, C: Transport> OffloadProvider for FlowerProvider<R, C> {
         }
         Ok(out)
     }
+
+    /// The connections this provider mirrored into the kernel (a new
+    /// daemon adopts no flower state; see `docs/tc-flower.md`).
+    fn ct_dump(&mut self) -> Result<Vec<CtOffload>, OffloadError> {
+        Ok(self.conns.values().cloned().collect())
+    }
 }
 
 #[cfg(test)]

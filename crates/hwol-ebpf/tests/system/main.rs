@@ -276,6 +276,13 @@ fn tc_conntrack_established_connections_go_fast_others_go_to_software() {
     }
     let used = p.ct_used().unwrap();
     assert!(used.iter().any(|(z, t, _)| *z == 65520 && *t == orig), "ct_used: {used:?}");
+    // What a restarted daemon adopts: each connection once, with its mark.
+    let other = CtTuple::ports(IpAddr::from(IP1), IpAddr::from(IP2), 17, 40002, 53);
+    p.ct_put(&CtOffload { zone: 7, orig: other, mark: 0x42, label: 0 }).unwrap();
+    let dump = p.ct_dump().unwrap();
+    assert_eq!(dump.iter().filter(|c| c.orig == other).map(|c| (c.zone, c.mark)).collect::<Vec<_>>(), [(7, 0x42)]);
+    assert_eq!(dump.iter().filter(|c| c.orig == orig).count(), 1, "each connection once: {dump:?}");
+    p.ct_del(7, &other).unwrap();
     let syn_seen: Vec<_> = tap.drain(&5555u16.to_be_bytes()).into_iter().filter(|(i, _)| *i == upb).collect();
     assert!(syn_seen.is_empty(), "an offloaded connection reached the slow path: {} frames", syn_seen.len());
 

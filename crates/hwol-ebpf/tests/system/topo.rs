@@ -124,7 +124,8 @@ pub fn mac(s: &str) -> [u8; 6] {
 /// A UDP socket in `ns`, bound to `ip:port`, with a short read timeout.
 pub fn udp(ns: &str, ip: [u8; 4], port: u16) -> UdpSocket {
     in_ns(ns, || {
-        let s = UdpSocket::bind((fmt_ip(ip).as_str(), port)).unwrap();
+        let s = UdpSocket::bind((fmt_ip(ip).as_str(), port))
+            .unwrap_or_else(|e| panic!("bind {}:{port} in {ns}: {e}", fmt_ip(ip)));
         s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
         s
     })
