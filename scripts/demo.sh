@@ -120,6 +120,17 @@ if [ "${DEMO_RESTART:-0}" = 1 ]; then
     say "hwol-vswitchd restarted: it adopts the fast path's flows and connections"
     start_daemon
     wait "$IPERF_PID"
+    # Adopted state must serve new work too, not only the flows it carried:
+    # a new connection crosses the adopted ct()+recirc megaflow and then
+    # needs an upcall in the restored recirc id.
+    say "a new connection after the restart (a fresh iperf3 for 1 s)"
+    ip netns exec "$P-pod1" iperf3 -s -D -1 -p 5202 >/dev/null
+    sleep 0.3
+    if ip netns exec "$P-pod2" iperf3 -c 192.168.1.16 -p 5202 -t 1 --connect-timeout 3000 -J > "$RUN/iperf-new.json"; then
+        python3 -c 'import json, sys; g = json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9; print("new connection after the restart: %.2f Gbit/s" % g)' "$RUN/iperf-new.json"
+    else
+        echo "new connection after the restart: FAILED ($(head -c 300 "$RUN/iperf-new.json"))"
+    fi
 else
     ip netns exec "$P-pod2" iperf3 -c 192.168.1.16 -t "$SECONDS_RUN" -J > "$RUN/iperf.json"
 fi

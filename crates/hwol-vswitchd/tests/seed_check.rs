@@ -67,4 +67,11 @@ fn traffic_keeps_flowing_while_the_daemon_is_killed_and_restarted() {
     let min = per_s.iter().copied().fold(f64::MAX, f64::min);
     // The kill happens at 2 s and the restart at 3 s: no second may stall.
     assert!(min > 0.25 * mean, "throughput dipped across the restart: {per_s:?}");
+    // And the restarted daemon takes new connections (through the adopted
+    // megaflows and restored recirc ids), not only the one it inherited.
+    let new = text
+        .lines()
+        .find_map(|l| l.strip_prefix("new connection after the restart: "))
+        .unwrap_or_else(|| panic!("no new-connection line:\n{text}"));
+    assert!(new.ends_with(" Gbit/s"), "a new connection after the restart failed: {new}");
 }
