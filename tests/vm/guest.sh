@@ -178,6 +178,36 @@ CONF
         grep -E 'Sent [0-9]+ bytes [1-9][0-9]* pkt' /tmp/tc0.out
     }
     check "tc-filters (in_hw, with counters)" tc_ok
+    # Restart after a crash: the journal lets the next daemon take the
+    # filters over (same place and handle) instead of flushing them.
+    hwol_filters() {
+        for dev in "$REP0" "$REP1"; do
+            tc filter show dev "$dev" ingress | grep -oE 'pref [0-9]+ flower chain [0-9]+ handle 0x[0-9a-f]+' |
+                awk -v d="$dev" '$2 >= 16384 && $2 < 65535 {print d, $0}'
+        done | sort
+    }
+    sleep 1   # a stats poll writes the journal
+    hwol_filters > /tmp/filters.before
+    kill -9 "$DPID"; wait "$DPID" 2>/dev/null; DPID=
+    hwol-vswitchd --config /run/hwol/hwol.toml --rundir /run/hwol --log warn >> /tmp/daemon.log 2>&1 &
+    DPID=$!
+    for i in $(seq 50); do ovs-appctl -t hwol-vswitchd version >/dev/null 2>&1 && break; sleep 0.2; done
+    ovs-appctl -t hwol-vswitchd dpctl/dump-flows -m > /tmp/flows.adopted 2>&1
+    hwol_filters > /tmp/filters.after
+    adopt_ok() {
+        echo "journal:"; cat /run/hwol/hwol-vswitchd.flower
+        echo "before:"; cat /tmp/filters.before; echo "after:"; cat /tmp/filters.after
+        echo "adopted flows:"; cat /tmp/flows.adopted
+        [ -s /tmp/filters.before ] && cmp -s /tmp/filters.before /tmp/filters.after &&
+            grep "offloaded:yes" /tmp/flows.adopted | grep -q "dp:tc"
+    }
+    check "flower-restart-adopts (kill -9, restart: same filters and handles, flows offloaded)" adopt_ok
+    show cat /tmp/filters.after
+    (sleep 30 | ip netns exec pod2 nc -l -p 5001 > /tmp/recv2.txt &)
+    sleep 0.3
+    ip netns exec pod1 sh -c 'yes again | head -n 5000 | nc -w 2 192.168.1.17 5001'
+    sleep 1
+    check "traffic-after-restart (a new connection, 5000 lines)" sh -c '[ "$(wc -l < /tmp/recv2.txt)" = 5000 ]'
     show cat /tmp/daemon.log
     pkill_ours
 fi

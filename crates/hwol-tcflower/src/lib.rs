@@ -12,6 +12,8 @@
 //! - [`translate`]: megaflow → rule, or the reason it stays in software;
 //! - [`conntrack`]: ctnetlink messages mirroring hwol's connections into the
 //!   kernel's conntrack, which act_ct reads;
+//! - [`journal`]: what the provider installed, as text, so that a daemon
+//!   restarted after a crash takes the kernel's filters over;
 //! - [`provider`]: [`FlowerProvider`], the `OffloadProvider`, over a
 //!   [`Transport`]: [`sys::NlSocket`] for real, [`fake::FakeKernel`] in tests.
 //!
@@ -19,6 +21,7 @@
 
 pub mod conntrack;
 pub mod fake;
+pub mod journal;
 pub mod nla;
 pub mod provider;
 pub mod rule;

@@ -15,13 +15,15 @@
 //! kernel's extack text, and what to check.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use hwol_conntrack::CtTuple;
-use hwol_flow::FlowMask;
+use hwol_flow::{Action, FlowMask};
 use hwol_offload::{CtOffload, FastPathStats, NotOffloadedReason, OffloadError, OffloadFlow, OffloadProvider};
 
 use crate::conntrack::{check_ct, ct_del_msg, ct_get_msg, ct_new_msg, parse_ct};
+use crate::journal::{self, FlowEntry};
 use crate::rule::{clsact_msg, cookie_ufid, dump_msg, FilterId, FilterStats};
 use crate::tc::FilterMsg;
 use crate::translate::{translate, TcPolicy};
@@ -137,6 +139,17 @@ impl Prios {
         Some(p)
     }
 
+    /// Take over `prio` for `class` (a previous run's filter), so that new
+    /// flows of the class share it and new classes do not collide with it.
+    fn adopt(&mut self, class: (u16, FlowMask), prio: u16) {
+        let (p, refs) = self.by_class.entry(class).or_insert((prio, 0));
+        if *p == prio {
+            *refs += 1;
+        }
+        self.free.retain(|f| *f != prio);
+        self.next = self.next.max(prio.saturating_sub(PRIO_BASE).saturating_add(1));
+    }
+
     fn put(&mut self, class: &(u16, FlowMask)) {
         if let Some((p, refs)) = self.by_class.get_mut(class) {
             *refs -= 1;
@@ -163,6 +176,13 @@ pub struct FlowerProvider<R: Transport, C: Transport> {
     upcall: Option<i32>,
     /// Catch-all filters per (device, chain), refcounted.
     catchalls: HashMap<(i32, u32), (FilterId, usize)>,
+    /// Where the journal goes (see [`crate::journal`]); none: no adoption.
+    journal: Option<PathBuf>,
+    /// The journal file is behind the provider's state.
+    journal_dirty: bool,
+    /// The journal of a previous run was read (it is read once, lazily,
+    /// by the first `flow_dump` or `ct_dump`).
+    journal_loaded: bool,
 }
 
 impl<R: Transport, C: Transport> std::fmt::Debug for FlowerProvider<R, C> {
@@ -206,6 +226,81 @@ impl<R: Transport, C: Transport> FlowerProvider<R, C> {
             conns: HashMap::new(),
             upcall: None,
             catchalls: HashMap::new(),
+            journal: None,
+            journal_dirty: false,
+            journal_loaded: false,
+        }
+    }
+
+    /// Keep a journal at `path` (a file in the daemon's run directory): what
+    /// this provider installed, written after each stats poll when it
+    /// changed. A daemon restarted after a crash reads it in its first
+    /// `flow_dump`/`ct_dump` and takes over the filters and connections the
+    /// kernel still has, instead of flushing them: traffic keeps flowing
+    /// through the restart. A clean stop removes the filters and the file.
+    pub fn set_journal(&mut self, path: impl Into<PathBuf>) {
+        self.journal = Some(path.into());
+    }
+
+    /// Write the journal if it is behind (atomically: a temporary file
+    /// renamed over it). A failed write is retried at the next poll; until
+    /// then a restart adopts less, which is safe (unknown filters are
+    /// removed and re-offloaded).
+    fn save_journal(&mut self) {
+        let Some(path) = &self.journal else { return };
+        if !self.journal_dirty {
+            return;
+        }
+        let flows: Vec<FlowEntry> = self.flows.values().map(|i| FlowEntry { flow: i.flow.clone(), id: i.id }).collect();
+        let conns: Vec<CtOffload> = self.conns.values().cloned().collect();
+        let tmp = path.with_extension("tmp");
+        let written = std::fs::write(&tmp, journal::encode(&flows, &conns)).and_then(|()| std::fs::rename(&tmp, path));
+        self.journal_dirty = written.is_err();
+    }
+
+    /// Read a previous run's journal, once, and take over what the kernel
+    /// still holds of it: filters found by place, cookie and handle, and
+    /// connections found in the kernel's conntrack.
+    fn load_journal(&mut self) {
+        if self.journal_loaded {
+            return;
+        }
+        self.journal_loaded = true;
+        let Some(text) = self.journal.as_ref().and_then(|p| std::fs::read_to_string(p).ok()) else { return };
+        let j = journal::decode(&text);
+        self.journal_dirty = true;
+        let mut devices: Vec<i32> = j.flows.iter().map(|e| e.id.ifindex).collect();
+        devices.sort_unstable();
+        devices.dedup();
+        let mut present: HashMap<FilterId, FilterMsg> = HashMap::new();
+        for ifindex in devices {
+            let Ok(replies) = self.rt.request(&dump_msg(ifindex).emit()) else { continue };
+            for m in replies {
+                let Ok(f) = FilterMsg::parse(&m) else { continue };
+                if f.header.ty == RTM_NEWTFILTER && f.flower().is_some() {
+                    present.insert(FilterId::of(&f), f);
+                }
+            }
+        }
+        for e in j.flows {
+            let Some(f) = present.get(&e.id) else { continue };
+            if cookie_ufid(f) != Some(e.flow.ufid) || self.flows.contains_key(&e.flow.ufid) {
+                continue;
+            }
+            let s = FilterStats::of(f);
+            let hw =
+                HwState { in_hw: s.in_hw, in_hw_count: s.in_hw_count, hw_packets: s.hw_packets, hw_bytes: s.hw_bytes };
+            let class = (e.id.protocol, e.flow.mask);
+            self.prios.adopt(class, e.id.prio);
+            let gotos =
+                e.flow.actions.iter().filter_map(|a| if let Action::Recirc(c) = a { Some(*c) } else { None }).collect();
+            self.flows.insert(e.flow.ufid, Installed { flow: e.flow, id: e.id, class, hw, gotos });
+        }
+        for c in j.conns {
+            let Ok(msg) = ct_get_msg(c.zone, &c.orig) else { continue };
+            if self.ct.request(&msg).is_ok() {
+                self.conns.insert((c.zone, c.orig), c);
+            }
         }
     }
 
@@ -327,6 +422,10 @@ impl<R: Transport, C: Transport> FlowerProvider<R, C> {
             if f.header.ty != RTM_NEWTFILTER || f.tcm.prio() < PRIO_BASE || f.flower().is_none() || f.tcm.handle == 0 {
                 continue;
             }
+            let id = FilterId::of(&f);
+            if self.flows.values().any(|i| i.id == id) {
+                continue; // adopted from the journal
+            }
             let _ = self.rt.request(&FilterId::of(&f).del_msg().emit());
         }
         Ok(())
@@ -353,6 +452,7 @@ impl<R: Transport, C: Transport> FlowerProvider<R, C> {
 
     fn remove_filter(&mut self, ufid: u128) -> Result<(), OffloadError> {
         let Some(inst) = self.flows.remove(&ufid) else { return Ok(()) };
+        self.journal_dirty = true;
         self.prios.put(&inst.class);
         let res = self.rt.request(&inst.id.del_msg().emit());
         for c in &inst.gotos {
@@ -398,6 +498,10 @@ impl<R: Transport, C: Transport> Drop for FlowerProvider<R, C> {
         for (id, _) in std::mem::take(&mut self.catchalls).into_values() {
             let _ = self.rt.request(&id.del_msg().emit());
         }
+        // Nothing left to adopt.
+        if let Some(path) = &self.journal {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
@@ -436,6 +540,14 @@ impl<R: Transport, C: Transport> OffloadProvider for FlowerProvider<R, C> {
         if fresh {
             self.remove_stale(ifindex)?;
             self.catchall_get(ifindex, 0)?;
+            // Adopted flows on this device: the chains they jump to get
+            // their catch-alls back (the old ones sent misses to the
+            // previous run's upcall device).
+            let chains: Vec<u32> =
+                self.flows.values().filter(|i| i.id.ifindex == ifindex).flat_map(|i| i.gotos.iter().copied()).collect();
+            for c in chains {
+                self.catchall_get(ifindex, c)?;
+            }
         }
         Ok(())
     }
@@ -513,6 +625,7 @@ impl<R: Transport, C: Transport> OffloadProvider for FlowerProvider<R, C> {
         let s = FilterStats::of(&echo);
         let hw = HwState { in_hw: s.in_hw, in_hw_count: s.in_hw_count, hw_packets: s.hw_packets, hw_bytes: s.hw_bytes };
         self.flows.insert(flow.ufid, Installed { flow: flow.clone(), id, class: t.prio_class, hw, gotos });
+        self.journal_dirty = true;
         Ok(())
     }
 
@@ -556,6 +669,7 @@ impl<R: Transport, C: Transport> OffloadProvider for FlowerProvider<R, C> {
                 out.push((ufid, stats));
             }
         }
+        self.save_journal();
         Ok(out)
     }
 
@@ -581,9 +695,10 @@ impl<R: Transport, C: Transport> OffloadProvider for FlowerProvider<R, C> {
         })
     }
 
-    /// The flows this provider installed. Filters a previous daemon left
-    /// behind are not adopted (see `docs/tc-flower.md`).
+    /// The flows this provider holds; the first call also takes over what
+    /// a crashed previous run left, as its journal describes it.
     fn flow_dump(&mut self) -> Result<Vec<OffloadFlow>, OffloadError> {
+        self.load_journal();
         Ok(self.flows.values().map(|i| i.flow.clone()).collect())
     }
 
@@ -604,6 +719,7 @@ impl<R: Transport, C: Transport> OffloadProvider for FlowerProvider<R, C> {
             }
         }
         self.conns.insert((ct.zone, ct.orig), ct.clone());
+        self.journal_dirty = true;
         Ok(())
     }
 
@@ -611,6 +727,7 @@ impl<R: Transport, C: Transport> OffloadProvider for FlowerProvider<R, C> {
         if self.conns.remove(&(zone, *orig)).is_none() {
             return Ok(());
         }
+        self.journal_dirty = true;
         let msg = ct_del_msg(zone, orig).map_err(OffloadError::Unsupported)?;
         match self.ct.request(&msg) {
             Ok(_) => Ok(()),
@@ -645,9 +762,10 @@ impl<R: Transport, C: Transport> OffloadProvider for FlowerProvider<R, C> {
         Ok(out)
     }
 
-    /// The connections this provider mirrored into the kernel (a new
-    /// daemon adopts no flower state; see `docs/tc-flower.md`).
+    /// The connections this provider mirrored into the kernel, including
+    /// those a crashed previous run journaled and the kernel still has.
     fn ct_dump(&mut self) -> Result<Vec<CtOffload>, OffloadError> {
+        self.load_journal();
         Ok(self.conns.values().cloned().collect())
     }
 }
@@ -774,6 +892,71 @@ mod tests {
         assert!(!p.hw_state(1).unwrap().in_hw);
     }
 
+    /// A crashed daemon's filters and connections are taken over by the
+    /// next one through the journal: nothing is deleted or re-added, stats
+    /// continue, the ct()+recirc flow's chain gets its catch-all back, and
+    /// what the kernel no longer has (or never journaled) is not adopted.
+    #[test]
+    fn a_restarted_provider_adopts_what_the_journal_and_the_kernel_agree_on() {
+        let dir = std::env::temp_dir().join(format!("hwol-journal-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("flower.journal");
+        let k = FakeKernel::new(&[("rep1", 11), ("rep2", 12), ("up0", 13)], Hw::Accept);
+        let mut p = FlowerProvider::new(k.clone(), k.clone(), TcPolicy::None, CtTimeouts::default(), clock);
+        p.set_upcall("up0").unwrap();
+        p.set_journal(&path);
+        p.port_add(1, "rep1").unwrap();
+        p.port_add(2, "rep2").unwrap();
+        let ct = CtAction { zone: 65520, ..Default::default() };
+        p.flow_put(&flow(1, 2, vec![Action::Ct(ct), Action::Recirc(5)])).unwrap();
+        p.flow_put(&flow(2, 3, vec![Action::Output(2)])).unwrap();
+        let t = CtTuple::ports("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap(), 6, 1000, 80);
+        let lost = CtTuple::ports("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap(), 6, 1001, 80);
+        p.ct_put(&CtOffload { zone: 65520, orig: t, mark: 0x20, label: 0 }).unwrap();
+        p.ct_put(&CtOffload { zone: 65520, orig: lost, mark: 0, label: 0 }).unwrap();
+        k.hit(2, 7, 700, 0, true);
+        p.flow_stats().unwrap(); // the journal is written after a stats poll
+        let filters_before: Vec<_> = k.filters().iter().map(FilterId::of).collect();
+        // A flow the journal never saw, and a connection the kernel lost.
+        p.flow_put(&flow(3, 4, vec![Action::Output(2)])).unwrap();
+        k.clone().request(&ct_del_msg(65520, &lost).unwrap()).unwrap();
+        std::mem::forget(p); // a crash: no Drop, the filters stay
+
+        let mut q = FlowerProvider::new(k.clone(), k.clone(), TcPolicy::None, CtTimeouts::default(), clock);
+        q.set_upcall("up0").unwrap();
+        q.set_journal(&path);
+        let mut m = OffloadManager::new(q, true);
+        let mut adopted: Vec<u128> = m.adopt().unwrap().iter().map(|f| f.ufid).collect();
+        adopted.sort_unstable();
+        assert_eq!(adopted, [1, 2]);
+        let cts = m.ct_dump().unwrap();
+        assert_eq!(cts.iter().map(|c| (c.orig, c.mark)).collect::<Vec<_>>(), [(t, 0x20)]);
+        for (n, dev) in [(1, "rep1"), (2, "rep2")] {
+            m.provider_mut().port_add(n, dev).unwrap();
+        }
+        let after: Vec<FilterId> = k.filters().iter().map(FilterId::of).collect();
+        for id in filters_before.iter().filter(|id| id.prio != CATCHALL_PRIO) {
+            assert!(after.contains(id), "adopted filter {id:?} was removed: {after:?}");
+        }
+        assert!(!k.filters().iter().any(|f| cookie_ufid(f) == Some(3)), "an unjournaled filter is stale");
+        let catchall_chains: Vec<u32> =
+            k.filters().iter().filter(|f| f.tcm.prio() == CATCHALL_PRIO).map(|f| FilterId::of(f).chain).collect();
+        assert!(catchall_chains.contains(&5), "chain 5 (the recirc) has no catch-all: {catchall_chains:?}");
+        // Counters continue from where the kernel has them; none repeat.
+        k.hit(2, 3, 300, 0, true);
+        let delta = m.poll_stats().unwrap();
+        assert_eq!(delta.iter().find(|(u, _)| *u == 2).map(|(_, s)| s.packets), Some(3));
+        assert_eq!(m.state(2), Some(&OffloadState::Offloaded));
+        // The adopted flows are the provider's like any other: delete works.
+        m.flow_del(2);
+        m.run(10);
+        assert!(!k.filters().iter().any(|f| cookie_ufid(f) == Some(2)));
+        // A clean stop removes the filters and the journal.
+        drop(m);
+        assert!(!path.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// A filter the NIC refused (policy none) or was told to skip (skip_hw)
     /// is "not in hardware" with a reason that names the cause, not
     /// "offloaded".
@@ -784,6 +967,8 @@ mod tests {
             (Hw::Accept, TcPolicy::SkipHw, "tc-policy=skip_hw"),
         ] {
             let (_k, p) = setup(hw, policy);
+            // Boxed, as the daemon holds it: the trait object forwards it too.
+            let p: Box<dyn OffloadProvider> = Box::new(p);
             let mut m = OffloadManager::new(p, true);
             m.flow_put(flow(1, 2, vec![Action::Output(2)]));
             m.run(10);

@@ -29,7 +29,7 @@ mod openflow;
 pub mod ovsdb;
 mod ports;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, RwLock};
 use std::time::Duration;
@@ -136,7 +136,7 @@ pub fn now() -> Duration {
     nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).map(Duration::from).unwrap_or_default()
 }
 
-fn provider(cfg: &Config) -> Result<(Box<dyn OffloadProvider>, bool)> {
+fn provider(cfg: &Config, rundir: &Path) -> Result<(Box<dyn OffloadProvider>, bool)> {
     Ok(match cfg.offload.provider.as_str() {
         "tc" => {
             let dev = format!("{}0", cfg.offload.upcall);
@@ -149,6 +149,9 @@ fn provider(cfg: &Config) -> Result<(Box<dyn OffloadProvider>, bool)> {
             let mut p = hwol_tcflower::FlowerProvider::open(policy)
                 .context("opening the netlink sockets of the flower provider (rtnetlink, ctnetlink)")?;
             p.set_upcall(&format!("{}0", cfg.offload.upcall))?;
+            // What it installed, so that a restart after a crash adopts the
+            // filters and connections instead of flushing them.
+            p.set_journal(rundir.join("hwol-vswitchd.flower"));
             (Box::new(p), true)
         }
         "xdp" | "xdp-generic" => {
@@ -181,7 +184,7 @@ pub fn run(args: Args) -> Result<()> {
     if tc {
         upcall_pair(&cfg.offload.upcall, true)?;
     }
-    let (prov, enabled) = provider(&cfg).inspect_err(|_| {
+    let (prov, enabled) = provider(&cfg, &rundir).inspect_err(|_| {
         if tc {
             let _ = upcall_pair(&cfg.offload.upcall, false);
         }
