@@ -14,6 +14,13 @@ interleaved, `BENCH_ROUNDS` rounds of every mode and every test:
   hwol-xdp  hwol-vswitchd, offload provider "xdp"
   hwol-tc   hwol-vswitchd, offload provider "tc" (recorded as not available
             when the daemon refuses the configuration)
+  tc-redirect  the floor of any tc fast path on this emulated NIC: on each
+            representor's ingress a two-instruction BPF program that sends
+            every packet to the other pod with bpf_redirect_peer (no lookup,
+            no conntrack, no counters). hwol-tc does the same redirect after
+            its megaflow and conntrack lookups, so hwol-tc / tc-redirect is
+            the cost of hwol's fast path, and tc-redirect / direct the cost
+            of the representor hop itself
 
 Tests (iperf3 client in pod1, server in pod2, both at nice -10):
 
@@ -50,7 +57,7 @@ import sys
 import tempfile
 import time
 
-MODES = ["direct", "bridge", "ovs", "hwol-sw", "hwol-xdp", "hwol-tc"]
+MODES = ["direct", "bridge", "ovs", "hwol-sw", "hwol-xdp", "hwol-tc", "tc-redirect"]
 TESTS = ["tcp", "cpu1g", "udp64", "crr"]
 IP1, IP2, MASK = "10.77.0.1", "10.77.0.2", 24
 SUBNET = "10.77.0.0/24"
@@ -70,7 +77,20 @@ POD_OFFLOADS = {
     "hwol-sw": "on",
     "hwol-xdp": "`tx off gro on` (XDP loses checksum offload; the pod end needs NAPI)",
     "hwol-tc": "on",
+    "tc-redirect": "on",
 }
+
+# The tc-redirect mode's program, built with clang when the mode runs.
+REDIRECT_C = r"""
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+SEC("classifier")
+int redirect(struct __sk_buff *skb)
+{
+	return bpf_redirect_peer(TARGET_IFINDEX, 0);
+}
+char _license[] SEC("license") = "GPL";
+"""
 
 # The reference capture's pipeline, in ovs-ofctl add-flows syntax.
 OVS_FLOWS = """\
@@ -281,6 +301,25 @@ class Bench:
             self.ovs_up(rdir)
         elif mode.startswith("hwol-"):
             self.hwol_up(mode, rdir)
+        elif mode == "tc-redirect":
+            self.redirect_up(rdir)
+
+    def redirect_up(self, rdir):
+        """Each representor's ingress redirects everything to the other pod's eth0."""
+        if not shutil.which("clang"):
+            raise Unavailable("clang not found (scripts/setup.sh installs it)")
+        d = tempfile.mkdtemp(prefix=f"{self.a.prefix}-redirect.", dir=rdir)
+        src = f"{d}/redirect.c"
+        open(src, "w").write(REDIRECT_C)
+        arch = f"/usr/include/{platform.machine()}-linux-gnu"
+        for rep, other in ((self.rep1, self.rep2), (self.rep2, self.rep1)):
+            ifindex = open(f"/sys/class/net/{other}/ifindex").read().strip()
+            obj = f"{d}/{rep}.o"
+            sh("clang", "-O2", "-g", "-target", "bpf", f"-I{arch}", f"-DTARGET_IFINDEX={ifindex}", "-c", src,
+               "-o", obj)
+            sh("tc", "qdisc", "add", "dev", rep, "clsact")
+            sh("tc", "filter", "add", "dev", rep, "ingress", "bpf", "direct-action", "obj", obj, "sec",
+               "classifier")
 
     def ovs_env(self, d):
         return dict(os.environ, OVS_RUNDIR=d, OVS_DBDIR=d, OVS_LOGDIR=d, OVS_SYSCONFDIR=d)
@@ -698,6 +737,13 @@ def report(a, modes, rows, unavailable, failures, tsv_path, elapsed, rdir):
     for m in ("hwol-xdp", "hwol-tc"):
         target(f"{m}: hwol-vswitchd < 2 % of a core at 1 Gbit/s", get(m, "cpu1g", 2), lambda c: c < 2.0,
                lambda c: f"{c:.1f} %", m)
+    floor = get("tc-redirect", "tcp")
+    if tc is not None and floor is not None and d:
+        lines.append("")
+        lines.append(f"Where hwol-tc's distance to direct comes from (same run, TCP): the representor hop with "
+                     f"nothing but a redirect (tc-redirect) reaches {floor / d:.2f} × direct, and hwol-tc "
+                     f"reaches {tc / floor:.2f} × tc-redirect, which is the cost of hwol's lookups, conntrack "
+                     f"and counters.")
     if failures:
         lines.append("")
         lines.append("Failures during the run:")
