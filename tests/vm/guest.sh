@@ -209,7 +209,15 @@ CONF
     sleep 1
     check "traffic-after-restart (a new connection, 5000 lines)" sh -c '[ "$(wc -l < /tmp/recv2.txt)" = 5000 ]'
     show cat /tmp/daemon.log
-    pkill_ours
+    # A clean stop takes the filters and the clsact qdiscs hwol added with
+    # it (the restarted daemon knows them from the journal).
+    kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
+    clean_ok() {
+        for d in "$REP0" "$REP1"; do tc qdisc show dev "$d"; tc filter show dev "$d" ingress; done
+        ! tc qdisc show dev "$REP0" | grep -q clsact && ! tc qdisc show dev "$REP1" | grep -q clsact &&
+            [ ! -e /run/hwol/hwol-vswitchd.flower ]
+    }
+    check "clean-stop (filters, clsact qdiscs and journal removed)" clean_ok
 fi
 
 # --- the recorded sysfs trees, for crates/hwol-nic/tests/fixtures -------

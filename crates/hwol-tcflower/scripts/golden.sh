@@ -37,7 +37,8 @@ to_rust() {
 
 # capture NAME ARGS...: the RTM_* message tc sends for `tc ARGS`: the
 # sendmsg buffer whose nlmsg_type is RTM_NEWTFILTER/DELTFILTER/GETTFILTER
-# (0x2c/0x2d/0x2e) or RTM_NEWQDISC (0x24), skipping tc's own link lookups.
+# (0x2c/0x2d/0x2e) or RTM_NEWQDISC/DELQDISC (0x24/0x25), skipping tc's own
+# link lookups.
 capture() {
     local name="$1"; shift
     # tc fails on a kernel without cls_flower; its request is what counts.
@@ -45,7 +46,7 @@ capture() {
         awk '
         /\* [0-9]+ bytes in buffer/ { if (keep) exit; buf = "" }
         /^ \| [0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]  / {
-            if ($2 == "00000" && ($7 == "2c" || $7 == "2d" || $7 == "2e" || $7 == "24")) keep = 1
+            if ($2 == "00000" && ($7 == "2c" || $7 == "2d" || $7 == "2e" || $7 == "24" || $7 == "25")) keep = 1
             buf = buf $0 "\n"
         }
         END { if (keep) printf "%s", buf }' | to_rust "$name" "tc $*"
@@ -73,5 +74,6 @@ capture DEL_FILTER filter del dev hwfa ingress protocol ip prio 2 handle 0x1 cha
 capture GET_FILTER filter get dev hwfa ingress protocol ip prio 2 handle 0x1 chain 0 flower
 capture DUMP_FILTERS -s filter show dev hwfa ingress
 capture QDISC_CLSACT qdisc add dev hwfa clsact
+capture QDISC_CLSACT_DEL qdisc del dev hwfa clsact   # last: it removes the qdisc
 
 capture_ct CT_INSERT_TCP -I -p tcp -s 198.51.100.1 -d 198.51.100.2 --sport 40000 --dport 5201 --state ESTABLISHED -t 432000 -w 7 -m 6 -u SEEN_REPLY,ASSURED

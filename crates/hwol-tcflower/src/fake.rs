@@ -74,6 +74,11 @@ impl FakeKernel {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Whether `ifindex` has a clsact qdisc.
+    pub fn has_clsact(&self, ifindex: i32) -> bool {
+        self.st().clsact.contains(&ifindex)
+    }
+
     /// Installed filters, as the kernel would dump them.
     pub fn filters(&self) -> Vec<FilterMsg> {
         self.st().filters.values().map(|s| s.msg.clone()).collect()
@@ -241,6 +246,14 @@ impl FakeKernel {
                 if !st.clsact.insert(m.tcm.ifindex) {
                     return Err(err(libc::EEXIST, "clsact exists"));
                 }
+                Ok(vec![])
+            }
+            RTM_DELQDISC => {
+                if !st.clsact.remove(&m.tcm.ifindex) {
+                    return Err(err(libc::ENOENT, "no clsact qdisc"));
+                }
+                // The qdisc takes its filters with it.
+                st.filters.retain(|(ifindex, ..), _| *ifindex != m.tcm.ifindex);
                 Ok(vec![])
             }
             RTM_NEWTFILTER => Self::new_filter(st, m),

@@ -13,7 +13,11 @@
 //! ```text
 //! flow <ufid:32 hex> <ifindex> <chain> <prio> <protocol> <handle> <key:384 hex> <mask:384 hex> <actions>
 //! ct <zone> <src> <dst> <proto> <sport> <dport> <mark> <label:32 hex>
+//! qdisc <ifindex>
 //! ```
+//!
+//! A `qdisc` line names a device whose clsact qdisc the provider added (and
+//! so removes at a clean stop when nothing else uses it).
 //!
 //! `key` and `mask` are the megaflow's 24 words, big-endian hex; `actions`
 //! is the `dpctl/dump-flows` action text (no spaces), read back by
@@ -49,6 +53,8 @@ pub struct Journal {
     pub flows: Vec<FlowEntry>,
     /// Connections mirrored into the kernel's conntrack.
     pub conns: Vec<CtOffload>,
+    /// Devices whose clsact qdisc the provider added.
+    pub qdiscs: Vec<i32>,
     /// Lines that did not parse (skipped).
     pub skipped: usize,
 }
@@ -73,7 +79,7 @@ fn key_from_hex(s: &str) -> Option<FlowKey> {
 }
 
 /// The journal's text.
-pub fn encode(flows: &[FlowEntry], conns: &[CtOffload]) -> String {
+pub fn encode(flows: &[FlowEntry], conns: &[CtOffload], qdiscs: &[i32]) -> String {
     let mut s = String::new();
     for e in flows {
         let f = &e.flow;
@@ -99,6 +105,9 @@ pub fn encode(flows: &[FlowEntry], conns: &[CtOffload]) -> String {
             "ct {} {} {} {} {} {} {} {:032x}",
             c.zone, t.src, t.dst, t.proto, t.sport, t.dport, c.mark, c.label
         );
+    }
+    for q in qdiscs {
+        let _ = writeln!(s, "qdisc {q}");
     }
     s
 }
@@ -145,6 +154,7 @@ pub fn decode(text: &str) -> Journal {
         let ok = match fields.split_first() {
             Some((&"flow", rest)) => decode_flow(rest).map(|e| j.flows.push(e)).is_some(),
             Some((&"ct", rest)) => decode_ct(rest).map(|c| j.conns.push(c)).is_some(),
+            Some((&"qdisc", [ifindex])) => ifindex.parse().map(|q| j.qdiscs.push(q)).is_ok(),
             _ => false,
         };
         if !ok {
@@ -212,14 +222,14 @@ mod tests {
                 label: 1 << 100,
             },
         ];
-        let text = encode(&flows, &conns);
+        let text = encode(&flows, &conns, &[11, 12]);
         let j = decode(&text);
-        assert_eq!((j.flows, j.conns, j.skipped), (flows, conns, 0), "{text}");
+        assert_eq!((j.flows, j.conns, j.qdiscs, j.skipped), (flows, conns, vec![11, 12], 0), "{text}");
     }
 
     #[test]
     fn bad_lines_are_skipped_and_counted() {
-        let good = encode(&[entry(1, vec![Action::Output(2)])], &[]);
+        let good = encode(&[entry(1, vec![Action::Output(2)])], &[], &[]);
         let text = format!(
             "{good}flow nothex 1 2 3 4 5 00 00 2\nct 1 10.0.0.1 fd00::2 6 1 2 0 0\nwhat is this\nflow {}",
             &good[5..good.len() / 2]

@@ -24,7 +24,7 @@ use hwol_offload::{CtOffload, FastPathStats, NotOffloadedReason, OffloadError, O
 
 use crate::conntrack::{check_ct, ct_del_msg, ct_get_msg, ct_new_msg, parse_ct};
 use crate::journal::{self, FlowEntry};
-use crate::rule::{clsact_msg, cookie_ufid, dump_msg, FilterId, FilterStats};
+use crate::rule::{clsact_del_msg, clsact_msg, cookie_ufid, dump_msg, FilterId, FilterStats};
 use crate::tc::FilterMsg;
 use crate::translate::{translate, TcPolicy};
 use crate::transport::{NlError, Transport};
@@ -101,6 +101,10 @@ impl CtTimeouts {
 struct Port {
     ifname: String,
     ifindex: i32,
+    /// The provider added the device's clsact qdisc (this run, or the run
+    /// whose journal it adopted), so a clean stop removes it when no
+    /// filter is left on it.
+    qdisc_ours: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -183,6 +187,8 @@ pub struct FlowerProvider<R: Transport, C: Transport> {
     /// The journal of a previous run was read (it is read once, lazily,
     /// by the first `flow_dump` or `ct_dump`).
     journal_loaded: bool,
+    /// Devices whose clsact qdisc a previous run added (from its journal).
+    qdiscs_adopted: Vec<i32>,
 }
 
 impl<R: Transport, C: Transport> std::fmt::Debug for FlowerProvider<R, C> {
@@ -229,6 +235,7 @@ impl<R: Transport, C: Transport> FlowerProvider<R, C> {
             journal: None,
             journal_dirty: false,
             journal_loaded: false,
+            qdiscs_adopted: Vec::new(),
         }
     }
 
@@ -253,8 +260,13 @@ impl<R: Transport, C: Transport> FlowerProvider<R, C> {
         }
         let flows: Vec<FlowEntry> = self.flows.values().map(|i| FlowEntry { flow: i.flow.clone(), id: i.id }).collect();
         let conns: Vec<CtOffload> = self.conns.values().cloned().collect();
+        let mut qdiscs: Vec<i32> = self.ports.values().filter(|p| p.qdisc_ours).map(|p| p.ifindex).collect();
+        qdiscs.extend(&self.qdiscs_adopted);
+        qdiscs.sort_unstable();
+        qdiscs.dedup();
         let tmp = path.with_extension("tmp");
-        let written = std::fs::write(&tmp, journal::encode(&flows, &conns)).and_then(|()| std::fs::rename(&tmp, path));
+        let written =
+            std::fs::write(&tmp, journal::encode(&flows, &conns, &qdiscs)).and_then(|()| std::fs::rename(&tmp, path));
         self.journal_dirty = written.is_err();
     }
 
@@ -262,13 +274,14 @@ impl<R: Transport, C: Transport> FlowerProvider<R, C> {
     /// still holds of it: filters found by place, cookie and handle, and
     /// connections found in the kernel's conntrack.
     fn load_journal(&mut self) {
-        if self.journal_loaded {
+        if self.journal_loaded || self.journal.is_none() {
             return;
         }
         self.journal_loaded = true;
         let Some(text) = self.journal.as_ref().and_then(|p| std::fs::read_to_string(p).ok()) else { return };
         let j = journal::decode(&text);
         self.journal_dirty = true;
+        self.qdiscs_adopted = j.qdiscs.clone();
         let mut devices: Vec<i32> = j.flows.iter().map(|e| e.id.ifindex).collect();
         devices.sort_unstable();
         devices.dedup();
@@ -498,6 +511,18 @@ impl<R: Transport, C: Transport> Drop for FlowerProvider<R, C> {
         for (id, _) in std::mem::take(&mut self.catchalls).into_values() {
             let _ = self.rt.request(&id.del_msg().emit());
         }
+        // The clsact qdiscs this provider added go too, unless someone
+        // else's filters are on them.
+        let mut ours: Vec<i32> = self.ports.values().filter(|p| p.qdisc_ours).map(|p| p.ifindex).collect();
+        ours.sort_unstable();
+        ours.dedup();
+        for ifindex in ours {
+            let Ok(replies) = self.rt.request(&dump_msg(ifindex).emit()) else { continue };
+            let in_use = replies.iter().filter_map(|m| FilterMsg::parse(m).ok()).any(|f| f.tcm.handle != 0);
+            if !in_use {
+                let _ = self.rt.request(&clsact_del_msg(ifindex).emit());
+            }
+        }
         // Nothing left to adopt.
         if let Some(path) = &self.journal {
             let _ = std::fs::remove_file(path);
@@ -519,9 +544,10 @@ impl<R: Transport, C: Transport> OffloadProvider for FlowerProvider<R, C> {
         let ifindex = self.rt.ifindex(ifname).map_err(|e| {
             failed(format!("port {port}: looking up {ifname}"), &e, "is the representor up and in this namespace?")
         })?;
-        match self.rt.request(&clsact_msg(ifindex).emit()) {
-            Ok(_) => {}
-            Err(e) if e.errno() == Some(libc::EEXIST) => {}
+        self.load_journal(); // which qdiscs a crashed run added
+        let added = match self.rt.request(&clsact_msg(ifindex).emit()) {
+            Ok(_) => true,
+            Err(e) if e.errno() == Some(libc::EEXIST) => false,
             Err(e) => {
                 return Err(failed(
                     format!("port {port}: adding the clsact qdisc to {ifname}"),
@@ -529,14 +555,18 @@ impl<R: Transport, C: Transport> OffloadProvider for FlowerProvider<R, C> {
                     "the kernel needs sch_ingress (clsact); another root ingress qdisc may be in the way",
                 ))
             }
-        }
+        };
         if self.upcall.is_some() && port > 0x0fff {
             return Err(OffloadError::Failed(format!(
                 "port {port} ({ifname}): misses are tagged with the port as a VLAN id, so ports above 4095 cannot be offloaded; renumber the port"
             )));
         }
         let fresh = !self.ports.values().any(|p| p.ifindex == ifindex);
-        self.ports.insert(port, Port { ifname: ifname.to_string(), ifindex });
+        let qdisc_ours = added
+            || self.qdiscs_adopted.contains(&ifindex)
+            || self.ports.values().any(|p| p.ifindex == ifindex && p.qdisc_ours);
+        self.ports.insert(port, Port { ifname: ifname.to_string(), ifindex, qdisc_ours });
+        self.journal_dirty = true;
         if fresh {
             self.remove_stale(ifindex)?;
             self.catchall_get(ifindex, 0)?;
@@ -892,6 +922,23 @@ mod tests {
         assert!(!p.hw_state(1).unwrap().in_hw);
     }
 
+    /// A clean stop removes the clsact qdiscs the provider added, and only
+    /// those: one that was there before stays.
+    #[test]
+    fn a_clean_stop_removes_only_its_own_qdiscs() {
+        let k = FakeKernel::new(&[("rep1", 11), ("rep2", 12)], Hw::Accept);
+        k.clone().request(&clsact_msg(12).emit()).unwrap(); // someone else's
+        let mut p = FlowerProvider::new(k.clone(), k.clone(), TcPolicy::None, CtTimeouts::default(), clock);
+        p.port_add(1, "rep1").unwrap();
+        p.port_add(2, "rep2").unwrap();
+        p.flow_put(&flow(1, 2, vec![Action::Output(2)])).unwrap();
+        assert!(k.has_clsact(11) && k.has_clsact(12));
+        drop(p);
+        assert!(k.filters().is_empty());
+        assert!(!k.has_clsact(11), "the qdisc the provider added stayed");
+        assert!(k.has_clsact(12), "a qdisc the provider found was removed");
+    }
+
     /// A crashed daemon's filters and connections are taken over by the
     /// next one through the journal: nothing is deleted or re-added, stats
     /// continue, the ct()+recirc flow's chain gets its catch-all back, and
@@ -951,9 +998,12 @@ mod tests {
         m.flow_del(2);
         m.run(10);
         assert!(!k.filters().iter().any(|f| cookie_ufid(f) == Some(2)));
-        // A clean stop removes the filters and the journal.
+        // A clean stop removes the filters, the journal, and the clsact
+        // qdiscs the first run added (the journal said so).
         drop(m);
         assert!(!path.exists());
+        assert!(k.filters().is_empty(), "{:?}", k.filters());
+        assert!(!k.has_clsact(11) && !k.has_clsact(12), "the adopted run's qdiscs stayed");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -361,3 +361,12 @@ pub fn clsact_msg(ifindex: i32) -> FilterMsg {
         attrs: vec![TcaAttr::Kind("clsact".into())],
     }
 }
+
+/// `RTM_DELQDISC` removing the clsact qdisc of `ifindex` (`tc qdisc del dev
+/// D clsact`), with every filter still on it.
+pub fn clsact_del_msg(ifindex: i32) -> FilterMsg {
+    let mut m = clsact_msg(ifindex);
+    m.header.ty = RTM_DELQDISC;
+    m.header.flags = NLM_F_REQUEST | NLM_F_ACK;
+    m
+}

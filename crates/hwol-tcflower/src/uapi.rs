@@ -417,6 +417,8 @@ pub const NLM_F_ACK_TLVS: u16 = 512;
 pub const NLMSGERR_ATTR_MSG: u16 = 1;
 /// `RTM_NEWQDISC` (linux/rtnetlink.h).
 pub const RTM_NEWQDISC: u16 = 36;
+/// `RTM_DELQDISC` (linux/rtnetlink.h).
+pub const RTM_DELQDISC: u16 = 37;
 /// `NFNETLINK_V0` (linux/netfilter/nfnetlink.h).
 pub const NFNETLINK_V0: u8 = 0;
 /// `NFNL_SUBSYS_CTNETLINK` (linux/netfilter/nfnetlink.h).

@@ -8,7 +8,7 @@
 mod vectors;
 
 use hwol_tcflower::nla::Be16;
-use hwol_tcflower::rule::{clsact_msg, dump_msg, FilterId, FlowerAction, FlowerRule, PeditKey};
+use hwol_tcflower::rule::{clsact_del_msg, clsact_msg, dump_msg, FilterId, FlowerAction, FlowerRule, PeditKey};
 use hwol_tcflower::tc::{FilterMsg, FlowerAttr};
 use hwol_tcflower::uapi::*;
 use vectors::*;
@@ -203,6 +203,7 @@ fn delete_and_get_by_handle() {
 fn dump_filters_and_add_clsact() {
     check(DUMP_FILTERS, dump_msg(HWFA));
     check(QDISC_CLSACT, clsact_msg(HWFA));
+    check(QDISC_CLSACT_DEL, clsact_del_msg(HWFA));
 }
 
 // ---- The translation core against the same vectors: a megaflow whose
