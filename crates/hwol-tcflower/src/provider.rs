@@ -145,13 +145,31 @@ impl Prios {
 
     /// Take over `prio` for `class` (a previous run's filter), so that new
     /// flows of the class share it and new classes do not collide with it.
-    fn adopt(&mut self, class: (u16, FlowMask), prio: u16) {
-        let (p, refs) = self.by_class.entry(class).or_insert((prio, 0));
-        if *p == prio {
-            *refs += 1;
+    /// Refused (false) when that would break the one-class-per-priority
+    /// rule: the class already has another priority, or the priority
+    /// another class.
+    fn adopt(&mut self, class: (u16, FlowMask), prio: u16) -> bool {
+        if prio < PRIO_BASE || prio >= CATCHALL_PRIO {
+            return false;
         }
+        if let Some((p, refs)) = self.by_class.get_mut(&class) {
+            if *p != prio {
+                return false;
+            }
+            *refs += 1;
+            return true;
+        }
+        if self.by_class.values().any(|(p, _)| *p == prio) {
+            return false;
+        }
+        self.by_class.insert(class, (prio, 1));
         self.free.retain(|f| *f != prio);
-        self.next = self.next.max(prio.saturating_sub(PRIO_BASE).saturating_add(1));
+        let next = prio - PRIO_BASE + 1;
+        for p in self.next..next.saturating_sub(1) {
+            self.free.push(PRIO_BASE + p); // skipped over: free for new classes
+        }
+        self.next = self.next.max(next);
+        true
     }
 
     fn put(&mut self, class: &(u16, FlowMask)) {
@@ -304,7 +322,9 @@ impl<R: Transport, C: Transport> FlowerProvider<R, C> {
             let hw =
                 HwState { in_hw: s.in_hw, in_hw_count: s.in_hw_count, hw_packets: s.hw_packets, hw_bytes: s.hw_bytes };
             let class = (e.id.protocol, e.flow.mask);
-            self.prios.adopt(class, e.id.prio);
+            if !self.prios.adopt(class, e.id.prio) {
+                continue; // inconsistent with what was adopted: stale
+            }
             let gotos =
                 e.flow.actions.iter().filter_map(|a| if let Action::Recirc(c) = a { Some(*c) } else { None }).collect();
             self.flows.insert(e.flow.ufid, Installed { flow: e.flow, id: e.id, class, hw, gotos });
@@ -920,6 +940,26 @@ mod tests {
         p.flow_put(&flow(1, 2, vec![Action::Output(2)])).unwrap();
         assert_eq!(k.filters()[0].flower_flags() & TCA_CLS_FLAGS_SKIP_HW, TCA_CLS_FLAGS_SKIP_HW);
         assert!(!p.hw_state(1).unwrap().in_hw);
+    }
+
+    /// Adopted priorities keep one class per priority, and new classes get
+    /// the ones the adopted run left unused, never an adopted one.
+    #[test]
+    fn adopted_priorities_stay_unique() {
+        let class = |n: u8| {
+            let mut m = FlowMask::default();
+            m.0.nw_dst = [255, 255, n, 0];
+            (ETH_P_IP, m)
+        };
+        let mut p = Prios::default();
+        assert!(p.adopt(class(1), PRIO_BASE + 2));
+        assert!(p.adopt(class(1), PRIO_BASE + 2), "a second flow of the class");
+        assert!(!p.adopt(class(1), PRIO_BASE + 5), "the class already has a priority");
+        assert!(!p.adopt(class(2), PRIO_BASE + 2), "the priority already has a class");
+        assert!(!p.adopt(class(3), CATCHALL_PRIO), "the catch-all's priority is not a flow's");
+        let mut got: Vec<u16> = (4..8).map(|n| p.get(class(n)).unwrap()).collect();
+        got.sort_unstable();
+        assert_eq!(got, [PRIO_BASE, PRIO_BASE + 1, PRIO_BASE + 3, PRIO_BASE + 4]);
     }
 
     /// A clean stop removes the clsact qdiscs the provider added, and only
