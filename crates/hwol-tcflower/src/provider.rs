@@ -149,7 +149,7 @@ impl Prios {
     /// rule: the class already has another priority, or the priority
     /// another class.
     fn adopt(&mut self, class: (u16, FlowMask), prio: u16) -> bool {
-        if prio < PRIO_BASE || prio >= CATCHALL_PRIO {
+        if !(PRIO_BASE..CATCHALL_PRIO).contains(&prio) {
             return false;
         }
         if let Some((p, refs)) = self.by_class.get_mut(&class) {
