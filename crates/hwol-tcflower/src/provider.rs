@@ -282,7 +282,8 @@ impl<R: Transport, C: Transport> FlowerProvider<R, C> {
         qdiscs.extend(&self.qdiscs_adopted);
         qdiscs.sort_unstable();
         qdiscs.dedup();
-        let tmp = path.with_extension("tmp");
+        let mut tmp = path.clone().into_os_string();
+        tmp.push(".tmp");
         let written =
             std::fs::write(&tmp, journal::encode(&flows, &conns, &qdiscs)).and_then(|()| std::fs::rename(&tmp, path));
         self.journal_dirty = written.is_err();
