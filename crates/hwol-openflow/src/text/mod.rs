@@ -31,6 +31,10 @@
 //!
 //! - Missing prerequisites (`tp_dst=80` without `tcp`) are an error here;
 //!   `ovs-ofctl` over OpenFlow 1.0 silently drops such fields.
+//! - Conflicting protocol shorthands (`tcp,udp`, `sctp,mpls`) and a
+//!   shorthand's `nw_proto` under a later non-IP `dl_type` are errors;
+//!   `ovs-ofctl` lets the last one win and drops what no longer fits.
+//!   Shorthands that agree combine as in OVS (`tcp,ip` is `tcp`).
 //! - `vlan_tci` masks must include the 0x1000 "tag present" bit (hwol keys
 //!   cannot express VLAN bits without presence); `vlan_vid`/`vlan_pcp`
 //!   (OpenFlow 1.2 names), tunnel, MPLS, NSH, IPv6 ND and `ct_nw_*` fields,
