@@ -399,17 +399,20 @@ pub fn decode_fields(bytes: &[u8]) -> Result<DecodedMatch, OfError> {
         let of = w.of;
         let full = to_field(&w, all_ones(w.len as usize), all_ones(w.len as usize)).1 & of.all_ones();
         let (v, m) = to_field(&w, t.value, t.mask);
+        if t.has_mask && m & !full != 0 {
+            return Err(OfError::matching(bad_match::BAD_MASK, format!("{}: mask {m:#x} out of range", of.name())));
+        }
         // Unmasked means "every bit of the field", also where the wire field
         // is narrower than the registry's (16-bit NXM_OF_IN_PORT); OXM
         // vlan_vid/vlan_pcp are parts of vlan_tci and cover only their bits.
-        let m = match (t.has_mask, w.conv) {
+        // An all-ones mask is the same match as no mask (OVS reads it so
+        // too), so it gets the same canonical mask: re-encoded, it goes out
+        // unmasked.
+        let m = match (t.has_mask && m != full, w.conv) {
             (true, _) => m,
             (false, VlanVid | VlanPcp) => full,
             (false, _) => of.all_ones(),
         };
-        if t.has_mask && m & !full != 0 {
-            return Err(OfError::matching(bad_match::BAD_MASK, format!("{}: mask {m:#x} out of range", of.name())));
-        }
         if v & !m != 0 {
             return Err(OfError::matching(bad_match::BAD_VALUE, format!("{}: value {v:#x} out of range", of.name())));
         }

@@ -98,6 +98,20 @@ fn fuzz_findings_give_errors() {
     assert_eq!(decode_request(&encode_request(&f)).unwrap(), f);
     let Request::FlowMod(m) = &f.msg else { panic!("{f:?}") };
     assert_eq!(m.matches.get(Field::VlanTci), (0, 0xffff));
+
+    // An NXT_FLOW_MOD whose NXM_OF_IN_PORT carries an all-ones 16-bit mask:
+    // read as 0xffff (narrower than the field), written back unmasked, read
+    // again as "every bit". An all-ones mask now reads as no mask.
+    let in_port_masked = hex(&[
+        "010400700000001c000023200000000d00000000000000000500001e003c",
+        "0006ffffffffffff0000002300000000000000000602080000000c010600",
+        "0145040002001200010c040000000e0000010400ffffff17000000000004",
+        "00100011223344550100000000000001000803000000",
+    ]);
+    let f = decode_request(&in_port_masked).unwrap();
+    assert_eq!(decode_request(&encode_request(&f)).unwrap(), f);
+    let Request::FlowMod(m) = &f.msg else { panic!("{f:?}") };
+    assert_eq!(m.matches.get(Field::InPort), (0xff, 0xffff_ffff));
 }
 
 fn hex(parts: &[&str]) -> Vec<u8> {
