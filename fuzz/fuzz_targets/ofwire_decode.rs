@@ -6,7 +6,7 @@
 //!
 //! "The same message" up to one deliberate normalization: OpenFlow 1.5 has
 //! no NXAST_REG_LOAD, so a `load` encodes as (and decodes back to) the
-//! equivalent masked `set_field`, as in OVS.
+//! equivalent masked `set_field` of the bits the field has, as in OVS.
 #![no_main]
 
 use hwol_ofwire::actions::{decode_actions, decode_instructions};
@@ -18,8 +18,11 @@ use libfuzzer_sys::fuzz_target;
 fn loads_as_set_fields(actions: &mut [OfAction]) {
     for a in actions.iter_mut() {
         match a {
+            // Only the bits the field has: a load into NXM_OF_IP_TOS[0..3]
+            // writes no ECN bits (nw_tos is the DSCP), in OVS as in hwol.
             OfAction::Load { dst, value } => {
-                *a = OfAction::SetField { field: dst.field, value: *value << dst.ofs, mask: dst.mask() };
+                let bits = dst.field.all_ones();
+                *a = OfAction::SetField { field: dst.field, value: (*value << dst.ofs) & bits, mask: dst.mask() & bits };
             }
             OfAction::Ct(ct) => loads_as_set_fields(&mut ct.exec),
             _ => {}
