@@ -61,19 +61,13 @@ fn fuzz_findings_give_errors() {
 
     // An OpenFlow 1.4 set_field of the whole vlan_tci (NXM_OF_VLAN_TCI,
     // PCP bits set) re-encoded as OXM vlan_vid, which dropped the PCP bits.
-    let set_vlan_tci: Vec<u8> = [
+    let set_vlan_tci = hex(&[
         "050e00680000003600000000000000000000000000000000460000000000",
         "00beffffffffffffffffffffffff000000000001001680000a0208000001",
         "0108000000020000000f00000004001800000000001900100000080220ff",
         "0000000000000001000850000000",
-    ]
-    .concat()
-    .as_bytes()
-    .chunks(2)
-    .map(|h| u8::from_str_radix(std::str::from_utf8(h).unwrap(), 16).unwrap())
-    .collect();
-    let f = decode_request(&set_vlan_tci).unwrap();
-    assert_eq!(decode_request(&encode_request(&f)).unwrap(), f);
+    ]);
+    round_trip_flow_mod(&set_vlan_tci);
 
     // The same flow_mod matching NXM_OF_VLAN_TCI=0x0002 exactly: VLAN bits
     // without the tag-present bit, which no packet can have. hwol's key
@@ -94,9 +88,7 @@ fn fuzz_findings_give_errors() {
         "000008020000800000007a00000400180000000000000010fffffffe0000",
         "000000000000",
     ]);
-    let f = decode_request(&no_tag).unwrap();
-    assert_eq!(decode_request(&encode_request(&f)).unwrap(), f);
-    let Request::FlowMod(m) = &f.msg else { panic!("{f:?}") };
+    let m = round_trip_flow_mod(&no_tag);
     assert_eq!(m.matches.get(Field::VlanTci), (0, 0xffff));
 
     // An NXT_FLOW_MOD whose NXM_OF_IN_PORT carries an all-ones 16-bit mask:
@@ -108,10 +100,18 @@ fn fuzz_findings_give_errors() {
         "0145040002001200010c040000000e0000010400ffffff17000000000004",
         "00100011223344550100000000000001000803000000",
     ]);
-    let f = decode_request(&in_port_masked).unwrap();
-    assert_eq!(decode_request(&encode_request(&f)).unwrap(), f);
-    let Request::FlowMod(m) = &f.msg else { panic!("{f:?}") };
+    let m = round_trip_flow_mod(&in_port_masked);
     assert_eq!(m.matches.get(Field::InPort), (0xff, 0xffff_ffff));
+}
+
+/// Decode a flow_mod, check it re-encodes to the same message, return it.
+fn round_trip_flow_mod(bytes: &[u8]) -> hwol_ofwire::msg::FlowMod {
+    let f = decode_request(bytes).unwrap();
+    assert_eq!(decode_request(&encode_request(&f)).unwrap(), f);
+    match f.msg {
+        Request::FlowMod(m) => m,
+        other => panic!("not a flow_mod: {other:?}"),
+    }
 }
 
 fn hex(parts: &[&str]) -> Vec<u8> {
