@@ -535,11 +535,20 @@ impl FastPath {
         Ok(())
     }
 
+    /// Every entry of the conntrack table (one per direction).
+    fn ct_entries(&self) -> Result<Vec<(BpfCtKey, BpfCtVal)>, OffloadError> {
+        self.ct_map
+            .iter()
+            .map(|r| {
+                let (k, v) = r.map_err(|e| failed(map_err("reading hwol_ct")(e)))?;
+                Ok((bytemuck::cast(k), bytemuck::cast(v)))
+            })
+            .collect()
+    }
+
     pub(crate) fn ct_used(&mut self) -> Result<Vec<(u16, CtTuple, Duration)>, OffloadError> {
         let mut used: HashMap<(u16, CtTuple), u64> = HashMap::new();
-        for r in self.ct_map.iter() {
-            let (k, v) = r.map_err(|e| failed(map_err("reading hwol_ct")(e)))?;
-            let (k, v): (BpfCtKey, BpfCtVal) = (bytemuck::cast(k), bytemuck::cast(v));
+        for (k, v) in self.ct_entries()? {
             if v.used_ns == 0 {
                 continue;
             }
@@ -554,9 +563,7 @@ impl FastPath {
     /// never pushed, see `convert::ct_to_bpf`).
     pub(crate) fn ct_dump(&mut self) -> Result<Vec<CtOffload>, OffloadError> {
         let mut out: HashMap<(u16, CtTuple), u32> = HashMap::new();
-        for r in self.ct_map.iter() {
-            let (k, v) = r.map_err(|e| failed(map_err("reading hwol_ct")(e)))?;
-            let (k, v): (BpfCtKey, BpfCtVal) = (bytemuck::cast(k), bytemuck::cast(v));
+        for (k, v) in self.ct_entries()? {
             out.insert(ct_from_bpf(&k, &v), v.mark);
         }
         Ok(out.into_iter().map(|((zone, orig), mark)| CtOffload { zone, orig, mark, label: 0 }).collect())

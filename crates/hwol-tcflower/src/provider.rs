@@ -56,6 +56,13 @@ pub struct HwState {
     pub hw_bytes: u64,
 }
 
+impl HwState {
+    /// The hardware side of a filter as the kernel reported it.
+    fn of(s: &FilterStats) -> HwState {
+        HwState { in_hw: s.in_hw, in_hw_count: s.in_hw_count, hw_packets: s.hw_packets, hw_bytes: s.hw_bytes }
+    }
+}
+
 /// Idle timeouts (seconds) given to connections inserted into the kernel's
 /// conntrack: the kernel's own established timeouts, so that an entry's
 /// remaining timeout tells when act_ct last saw it.
@@ -319,9 +326,7 @@ impl<R: Transport, C: Transport> FlowerProvider<R, C> {
             if cookie_ufid(f) != Some(e.flow.ufid) || self.flows.contains_key(&e.flow.ufid) {
                 continue;
             }
-            let s = FilterStats::of(f);
-            let hw =
-                HwState { in_hw: s.in_hw, in_hw_count: s.in_hw_count, hw_packets: s.hw_packets, hw_bytes: s.hw_bytes };
+            let hw = HwState::of(&FilterStats::of(f));
             let class = (e.id.protocol, e.flow.mask);
             if !self.prios.adopt(class, e.id.prio) {
                 continue; // inconsistent with what was adopted: stale
@@ -451,16 +456,17 @@ impl<R: Transport, C: Transport> FlowerProvider<R, C> {
             Ok(r) => r,
             Err(e) => return Err(failed(format!("listing filters on {}", self.ifname(ifindex)), &e, "is it up?")),
         };
+        // Filters adopted from the journal are the provider's, not stale.
+        let adopted: std::collections::HashSet<FilterId> = self.flows.values().map(|i| i.id).collect();
         for m in replies {
             let Ok(f) = FilterMsg::parse(&m) else { continue };
             if f.header.ty != RTM_NEWTFILTER || f.tcm.prio() < PRIO_BASE || f.flower().is_none() || f.tcm.handle == 0 {
                 continue;
             }
             let id = FilterId::of(&f);
-            if self.flows.values().any(|i| i.id == id) {
-                continue; // adopted from the journal
+            if !adopted.contains(&id) {
+                let _ = self.rt.request(&id.del_msg().emit());
             }
-            let _ = self.rt.request(&FilterId::of(&f).del_msg().emit());
         }
         Ok(())
     }
@@ -673,8 +679,7 @@ impl<R: Transport, C: Transport> OffloadProvider for FlowerProvider<R, C> {
                 return Err(e);
             }
         }
-        let s = FilterStats::of(&echo);
-        let hw = HwState { in_hw: s.in_hw, in_hw_count: s.in_hw_count, hw_packets: s.hw_packets, hw_bytes: s.hw_bytes };
+        let hw = HwState::of(&FilterStats::of(&echo));
         self.flows.insert(flow.ufid, Installed { flow: flow.clone(), id, class: t.prio_class, hw, gotos });
         self.journal_dirty = true;
         Ok(())
@@ -710,12 +715,7 @@ impl<R: Transport, C: Transport> OffloadProvider for FlowerProvider<R, C> {
                 let s = FilterStats::of(&f);
                 let stats = self.stats_of(&s);
                 if let Some(inst) = self.flows.get_mut(&ufid) {
-                    inst.hw = HwState {
-                        in_hw: s.in_hw,
-                        in_hw_count: s.in_hw_count,
-                        hw_packets: s.hw_packets,
-                        hw_bytes: s.hw_bytes,
-                    };
+                    inst.hw = HwState::of(&s);
                 }
                 out.push((ufid, stats));
             }
